@@ -1,0 +1,82 @@
+//! The `clientele` binary: serve, demo, workspace and token management, import, rebuild.
+
+mod commands;
+mod db;
+
+use clap::{Parser, Subcommand};
+
+/// Clientele: a CRM that turns one-time buyers into long-term clients.
+#[derive(Parser)]
+#[command(name = "clientele", version, about)]
+struct Cli {
+    /// Database URL: `sqlite:PATH` (embedded, the default) or `postgres://…`.
+    #[arg(long, global = true, env = "CLIENTELE_DATABASE_URL", default_value = db::DEFAULT_URL)]
+    database: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "CLIENTELE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Create a fresh SQLite database with the full CDNOW purchase history, a `demo`
+    /// workspace and a token, print them, and serve.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, env = "CLIENTELE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Where to create the demo database (replaced if it exists).
+        #[arg(long, default_value = "clientele-demo.db")]
+        path: String,
+    },
+    /// Workspaces (one per business).
+    Workspace {
+        #[command(subcommand)]
+        command: commands::WorkspaceCommand,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: commands::TokenCommand,
+    },
+    /// Import files.
+    Import {
+        #[command(subcommand)]
+        command: commands::ImportCommand,
+    },
+    /// Replay the event log and rebuild every projection of a workspace.
+    Rebuild {
+        /// Workspace name (optional when there is only one).
+        #[arg(long)]
+        workspace: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CLIENTELE_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli.command, &cli.database)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The engine: the application's write paths composed from store primitives — ingest with
+//! idempotency and projections in one transaction, replay, contact lifecycle and merge, and
+//! file import.
+
+pub mod contacts;
+pub mod import;
+pub mod ingest;
+pub mod projection;
+pub mod rebuild;
+pub mod workspace;
+
+pub use ingest::{ItemResult, ItemStatus, ingest};

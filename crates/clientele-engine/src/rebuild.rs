@@ -1,0 +1,32 @@
+//! Replay: delete every projection row of a workspace and fold the whole log again.
+
+use clientele_core::WorkspaceId;
+use clientele_store::{Store, StoreResult};
+
+use crate::projection::Projection;
+
+/// Events read per round trip during a replay.
+const PAGE: i64 = 50_000;
+
+/// Rebuild the projections of `ws` from its log in one transaction; returns the number of
+/// events replayed.
+pub async fn rebuild(store: &dyn Store, ws: WorkspaceId) -> StoreResult<u64> {
+    let mut tx = store.begin_write(ws).await?;
+    tx.clear_projections().await?;
+    let mut projection = Projection::default();
+    let (mut after, mut count) = (0i64, 0u64);
+    loop {
+        let page = tx.events_after(after, PAGE).await?;
+        let Some((last, _)) = page.last() else { break };
+        after = *last;
+        count += page.len() as u64;
+        for (_, input) in &page {
+            projection.apply(input);
+        }
+    }
+    let (orders, metrics) = projection.finish();
+    tx.save_orders(&orders).await?;
+    tx.save_metrics(&metrics).await?;
+    tx.commit().await?;
+    Ok(count)
+}

@@ -1,0 +1,490 @@
+//! The SQLite write transaction: batch primitives with multi-row statements, chunked to stay
+//! well inside SQLite's limit of bound parameters per statement.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use clientele_core::contact::{ContactFields, ContactKind, IdentityKey, IdentityKind};
+use clientele_core::event::EventKind;
+use clientele_core::metrics::StoredMetrics;
+use clientele_core::order::{OrderState, ProjectionInput};
+use clientele_core::time::Micros;
+use clientele_core::{ContactId, WorkspaceId};
+use clientele_store::{NewEvent, StoreError, StoreResult, WriteTx};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+
+use crate::other;
+use crate::rows::{self, contact_columns, metrics_columns, order_columns};
+
+/// Ids per `IN (…)` list.
+const IN_CHUNK: usize = 500;
+/// Rows per multi-row `INSERT` (at most 16 columns each: 16 000 parameters, under 32 766).
+const ROW_CHUNK: usize = 1000;
+
+pub struct SqliteWriteTx {
+    tx: Transaction<'static, Sqlite>,
+    ws: i64,
+}
+
+impl SqliteWriteTx {
+    pub fn new(tx: Transaction<'static, Sqlite>, ws: WorkspaceId) -> Self {
+        Self { tx, ws: ws.0 }
+    }
+
+    /// `SELECT … WHERE workspace_id = ? AND <column> IN (…)` over chunks of `values`.
+    async fn select_in<T, F>(&mut self, head: &str, column: &str, values: &[T], mut decode: F) -> StoreResult<()>
+    where
+        T: for<'q> sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite> + Clone + Send + Sync,
+        F: FnMut(&sqlx::sqlite::SqliteRow) -> StoreResult<()>,
+    {
+        for chunk in values.chunks(IN_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(head);
+            q.push(" WHERE workspace_id = ").push_bind(self.ws).push(format!(" AND {column} IN ("));
+            let mut sep = q.separated(", ");
+            for v in chunk {
+                sep.push_bind(v.clone());
+            }
+            q.push(")");
+            for row in q.build().fetch_all(&mut *self.tx).await.map_err(other)? {
+                decode(&row)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn insert_identities(&mut self, rows: &[(IdentityKey, ContactId)]) -> StoreResult<()> {
+        for chunk in rows.chunks(ROW_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO contact_identities (workspace_id, kind, value, contact_id) ");
+            q.push_values(chunk, |mut b, (key, id)| {
+                b.push_bind(self.ws).push_bind(key.kind.as_str()).push_bind(key.value.clone()).push_bind(id.0);
+            });
+            q.build().execute(&mut *self.tx).await.map_err(identity_conflict)?;
+        }
+        Ok(())
+    }
+
+    async fn delete_identities(&mut self, keys: &[IdentityKey]) -> StoreResult<()> {
+        for key in keys {
+            sqlx::query("DELETE FROM contact_identities WHERE workspace_id = $1 AND kind = $2 AND value = $3")
+                .bind(self.ws)
+                .bind(key.kind.as_str())
+                .bind(&key.value)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(other)?;
+        }
+        Ok(())
+    }
+}
+
+fn identity_conflict(e: sqlx::Error) -> StoreError {
+    match other(e) {
+        StoreError::Conflict { .. } => StoreError::Conflict { constraint: "contact_identities".into() },
+        e => e,
+    }
+}
+
+#[async_trait]
+impl WriteTx for SqliteWriteTx {
+    async fn existing_events(&mut self, client_ids: &[String]) -> StoreResult<Vec<(String, Vec<u8>)>> {
+        let mut out = Vec::new();
+        self.select_in("SELECT client_id, body_hash FROM events", "client_id", client_ids, |r| {
+            out.push((r.try_get("client_id").map_err(other)?, r.try_get("body_hash").map_err(other)?));
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    async fn resolve(&mut self, keys: &[IdentityKey]) -> StoreResult<Vec<(IdentityKey, ContactId)>> {
+        let mut out = Vec::new();
+        for kind in [IdentityKind::ExternalId, IdentityKind::Email, IdentityKind::Phone] {
+            let values: Vec<String> = keys.iter().filter(|k| k.kind == kind).map(|k| k.value.clone()).collect();
+            if values.is_empty() {
+                continue;
+            }
+            let mut rows = Vec::new();
+            for chunk in values.chunks(IN_CHUNK) {
+                let mut q = QueryBuilder::<Sqlite>::new("SELECT value, contact_id FROM contact_identities WHERE workspace_id = ");
+                q.push_bind(self.ws).push(" AND kind = ").push_bind(kind.as_str()).push(" AND value IN (");
+                let mut sep = q.separated(", ");
+                for v in chunk {
+                    sep.push_bind(v.clone());
+                }
+                q.push(")");
+                rows.extend(q.build().fetch_all(&mut *self.tx).await.map_err(other)?);
+            }
+            for r in rows {
+                out.push((IdentityKey { kind, value: r.try_get("value").map_err(other)? }, ContactId(r.try_get("contact_id").map_err(other)?)));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn live_ids(&mut self, ids: &[ContactId]) -> StoreResult<Vec<(ContactId, ContactId)>> {
+        let raw: Vec<i64> = ids.iter().map(|c| c.0).collect();
+        let mut out = Vec::new();
+        self.select_in("SELECT id, merged_into, deleted_at FROM contacts", "id", &raw, |r| {
+            let id: i64 = r.try_get("id").map_err(other)?;
+            let merged: Option<i64> = r.try_get("merged_into").map_err(other)?;
+            let deleted: Option<i64> = r.try_get("deleted_at").map_err(other)?;
+            if deleted.is_none() {
+                out.push((ContactId(id), ContactId(merged.unwrap_or(id))));
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    async fn insert_contacts(&mut self, contacts: &[ContactFields], now: Micros) -> StoreResult<Vec<ContactId>> {
+        if contacts.is_empty() {
+            return Ok(Vec::new());
+        }
+        // BEGIN IMMEDIATE holds the database's only write lock: nobody else allocates ids.
+        let (max,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM contacts")
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(other)?;
+        let ids: Vec<ContactId> = (1..=contacts.len() as i64).map(|i| ContactId(max + i)).collect();
+        let pairs: Vec<(&ContactId, &ContactFields)> = ids.iter().zip(contacts).collect();
+        for chunk in pairs.chunks(ROW_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO contacts (id, workspace_id, kind, external_id, email, phone, name, locale, time_zone, tags, custom, contract_active, ambassador, created_at, updated_at) ",
+            );
+            q.push_values(chunk, |mut b, (id, f)| {
+                b.push_bind(id.0)
+                    .push_bind(self.ws)
+                    .push_bind(f.kind.as_str())
+                    .push_bind(f.external_id.clone())
+                    .push_bind(f.email.clone())
+                    .push_bind(f.phone.clone())
+                    .push_bind(f.name.clone())
+                    .push_bind(f.locale.clone())
+                    .push_bind(f.time_zone.clone())
+                    .push_bind(serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into()))
+                    .push_bind(f.custom.to_string())
+                    .push_bind(f.contract_active)
+                    .push_bind(f.ambassador)
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            q.build().execute(&mut *self.tx).await.map_err(other)?;
+        }
+        let identities: Vec<(IdentityKey, ContactId)> =
+            ids.iter().zip(contacts).flat_map(|(id, f)| f.identities().into_iter().map(move |k| (k, *id))).collect();
+        self.insert_identities(&identities).await?;
+        Ok(ids)
+    }
+
+    async fn contact_fields(&mut self, id: ContactId) -> StoreResult<Option<ContactFields>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            contact_columns!(),
+            " FROM contacts WHERE workspace_id = $1 AND id = $2 AND merged_into IS NULL AND deleted_at IS NULL"
+        ))
+        .bind(self.ws)
+        .bind(id.0)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        row.as_ref().map(rows::fields).transpose()
+    }
+
+    async fn update_contact(&mut self, id: ContactId, fields: &ContactFields, now: Micros) -> StoreResult<()> {
+        let old = self.contact_fields(id).await?.ok_or(StoreError::NotFound)?;
+        let (old_keys, new_keys) = (old.identities(), fields.identities());
+        let gone: Vec<IdentityKey> = old_keys.iter().filter(|k| !new_keys.contains(k)).cloned().collect();
+        let added: Vec<(IdentityKey, ContactId)> =
+            new_keys.iter().filter(|k| !old_keys.contains(k)).map(|k| (k.clone(), id)).collect();
+        self.delete_identities(&gone).await?;
+        self.insert_identities(&added).await?;
+        sqlx::query(
+            "UPDATE contacts SET kind = $1, external_id = $2, email = $3, phone = $4, name = $5, locale = $6,
+             time_zone = $7, tags = $8, custom = $9, contract_active = $10, ambassador = $11, updated_at = $12
+             WHERE workspace_id = $13 AND id = $14",
+        )
+        .bind(fields.kind.as_str())
+        .bind(&fields.external_id)
+        .bind(&fields.email)
+        .bind(&fields.phone)
+        .bind(&fields.name)
+        .bind(&fields.locale)
+        .bind(&fields.time_zone)
+        .bind(serde_json::to_string(&fields.tags).unwrap_or_else(|_| "[]".into()))
+        .bind(fields.custom.to_string())
+        .bind(fields.contract_active)
+        .bind(fields.ambassador)
+        .bind(now)
+        .bind(self.ws)
+        .bind(id.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        Ok(())
+    }
+
+    async fn delete_contact(&mut self, id: ContactId, now: Micros) -> StoreResult<()> {
+        sqlx::query("DELETE FROM contact_identities WHERE workspace_id = $1 AND contact_id = $2")
+            .bind(self.ws)
+            .bind(id.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(other)?;
+        sqlx::query(
+            "UPDATE contacts SET external_id = NULL, email = NULL, phone = NULL, name = NULL, locale = NULL,
+             time_zone = NULL, tags = '[]', custom = '{}', deleted_at = $1, updated_at = $1
+             WHERE workspace_id = $2 AND id = $3",
+        )
+        .bind(now)
+        .bind(self.ws)
+        .bind(id.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        Ok(())
+    }
+
+    async fn insert_events(&mut self, events: &[NewEvent]) -> StoreResult<()> {
+        for chunk in events.chunks(ROW_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO events (workspace_id, client_id, kind, occurred_at, received_at, contact_id, recipient_id, account_id, order_id, amount, detail, data, body_hash) ",
+            );
+            q.push_values(chunk, |mut b, e| {
+                b.push_bind(self.ws)
+                    .push_bind(e.client_id.clone())
+                    .push_bind(e.kind)
+                    .push_bind(e.occurred_at)
+                    .push_bind(e.received_at)
+                    .push_bind(e.contact_id.0)
+                    .push_bind(e.recipient_id.map(|c| c.0))
+                    .push_bind(e.account_id.map(|c| c.0))
+                    .push_bind(e.order_id.clone())
+                    .push_bind(e.amount)
+                    .push_bind(e.detail.clone())
+                    .push_bind(e.data.clone())
+                    .push_bind(e.body_hash.to_vec());
+            });
+            q.build().execute(&mut *self.tx).await.map_err(other)?;
+        }
+        Ok(())
+    }
+
+    async fn load_orders(&mut self, order_ids: &[String]) -> StoreResult<Vec<OrderState>> {
+        let mut out = Vec::new();
+        self.select_in(concat!("SELECT ", order_columns!(), " FROM orders"), "order_id", order_ids, |r| {
+            out.push(rows::order(r)?);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    async fn load_orders_of(&mut self, contacts: &[ContactId]) -> StoreResult<Vec<OrderState>> {
+        let raw: Vec<i64> = contacts.iter().map(|c| c.0).collect();
+        let mut out = Vec::new();
+        self.select_in(concat!("SELECT ", order_columns!(), " FROM orders"), "contact_id", &raw, |r| {
+            out.push(rows::order(r)?);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    async fn save_orders(&mut self, orders: &[OrderState]) -> StoreResult<()> {
+        for chunk in orders.chunks(ROW_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(concat!("INSERT INTO orders (workspace_id, ", order_columns!(), ") "));
+            q.push_values(chunk, |mut b, o| {
+                b.push_bind(self.ws)
+                    .push_bind(o.order_id.clone())
+                    .push_bind(o.contact_id.0)
+                    .push_bind(o.recipient_id.map(|c| c.0))
+                    .push_bind(o.account_id.map(|c| c.0))
+                    .push_bind(o.total)
+                    .push_bind(o.refunded)
+                    .push_bind(o.fully_refunded)
+                    .push_bind(o.placed_at)
+                    .push_bind(o.paid_at)
+                    .push_bind(o.cancelled_at);
+            });
+            q.push(
+                " ON CONFLICT (workspace_id, order_id) DO UPDATE SET contact_id = excluded.contact_id,
+                 recipient_id = excluded.recipient_id, account_id = excluded.account_id, total = excluded.total,
+                 refunded = excluded.refunded, fully_refunded = excluded.fully_refunded, placed_at = excluded.placed_at,
+                 paid_at = excluded.paid_at, cancelled_at = excluded.cancelled_at",
+            );
+            q.build().execute(&mut *self.tx).await.map_err(other)?;
+        }
+        Ok(())
+    }
+
+    async fn load_metrics(&mut self, contacts: &[ContactId]) -> StoreResult<Vec<(ContactId, StoredMetrics)>> {
+        let raw: Vec<i64> = contacts.iter().map(|c| c.0).collect();
+        let mut out = Vec::new();
+        self.select_in(concat!("SELECT ", metrics_columns!(), " FROM contact_metrics"), "contact_id", &raw, |r| {
+            out.push(rows::metrics(r)?);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    async fn save_metrics(&mut self, rows: &[(ContactId, StoredMetrics)]) -> StoreResult<()> {
+        for chunk in rows.chunks(ROW_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(concat!("INSERT INTO contact_metrics (workspace_id, ", metrics_columns!(), ") "));
+            q.push_values(chunk, |mut b, (c, m)| {
+                b.push_bind(self.ws)
+                    .push_bind(c.0)
+                    .push_bind(m.paid_orders)
+                    .push_bind(m.revenue)
+                    .push_bind(m.first_order_at)
+                    .push_bind(m.last_order_at)
+                    .push_bind(m.last_engaged_at)
+                    .push_bind(m.interactions);
+            });
+            q.push(
+                " ON CONFLICT (workspace_id, contact_id) DO UPDATE SET paid_orders = excluded.paid_orders,
+                 revenue = excluded.revenue, first_order_at = excluded.first_order_at, last_order_at = excluded.last_order_at,
+                 last_engaged_at = excluded.last_engaged_at, interactions = excluded.interactions",
+            );
+            q.build().execute(&mut *self.tx).await.map_err(other)?;
+        }
+        Ok(())
+    }
+
+    async fn delete_metrics(&mut self, contact: ContactId) -> StoreResult<()> {
+        sqlx::query("DELETE FROM contact_metrics WHERE workspace_id = $1 AND contact_id = $2")
+            .bind(self.ws)
+            .bind(contact.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
+    async fn fold_contact(&mut self, from: ContactId, to: ContactId, now: Micros) -> StoreResult<()> {
+        let statements = [
+            "UPDATE events SET contact_id = $1 WHERE workspace_id = $2 AND contact_id = $3",
+            "UPDATE events SET recipient_id = $1 WHERE workspace_id = $2 AND recipient_id = $3",
+            "UPDATE events SET account_id = $1 WHERE workspace_id = $2 AND account_id = $3",
+            "UPDATE orders SET contact_id = $1 WHERE workspace_id = $2 AND contact_id = $3",
+            "UPDATE orders SET recipient_id = $1 WHERE workspace_id = $2 AND recipient_id = $3",
+            "UPDATE orders SET account_id = $1 WHERE workspace_id = $2 AND account_id = $3",
+            "UPDATE contact_identities SET contact_id = $1 WHERE workspace_id = $2 AND contact_id = $3",
+            "UPDATE consents SET contact_id = $1 WHERE workspace_id = $2 AND contact_id = $3",
+            "INSERT OR IGNORE INTO company_members (workspace_id, company_id, person_id, role)
+             SELECT workspace_id, $1, person_id, role FROM company_members WHERE workspace_id = $2 AND company_id = $3",
+            "INSERT OR IGNORE INTO company_members (workspace_id, company_id, person_id, role)
+             SELECT workspace_id, company_id, $1, role FROM company_members WHERE workspace_id = $2 AND person_id = $3",
+            "DELETE FROM company_members WHERE workspace_id = $2 AND (company_id = $3 OR person_id = $3) AND $1 IS NOT NULL",
+            "UPDATE contacts SET merged_into = $1 WHERE workspace_id = $2 AND (id = $3 OR merged_into = $3)",
+        ];
+        for sql in statements {
+            sqlx::query(sql).bind(to.0).bind(self.ws).bind(from.0).execute(&mut *self.tx).await.map_err(other)?;
+        }
+        sqlx::query("UPDATE contacts SET updated_at = $1 WHERE workspace_id = $2 AND id IN ($3, $4)")
+            .bind(now)
+            .bind(self.ws)
+            .bind(from.0)
+            .bind(to.0)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(other)?;
+        Ok(())
+    }
+
+    async fn add_consent(&mut self, contact: ContactId, channel: &str, granted: bool, source: &str, now: Micros) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO consents (workspace_id, contact_id, channel, granted, source, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(self.ws)
+        .bind(contact.0)
+        .bind(channel)
+        .bind(granted)
+        .bind(source)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        Ok(())
+    }
+
+    async fn add_member(&mut self, company: ContactId, person: ContactId, role: Option<&str>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO company_members (workspace_id, company_id, person_id, role) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (workspace_id, company_id, person_id) DO UPDATE SET role = excluded.role",
+        )
+        .bind(self.ws)
+        .bind(company.0)
+        .bind(person.0)
+        .bind(role)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        Ok(())
+    }
+
+    async fn contact_kind(&mut self, id: ContactId) -> StoreResult<Option<ContactKind>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT kind FROM contacts WHERE workspace_id = $1 AND id = $2 AND merged_into IS NULL AND deleted_at IS NULL",
+        )
+        .bind(self.ws)
+        .bind(id.0)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        Ok(row.map(|(k,)| ContactKind::from_db(&k)))
+    }
+
+    async fn clear_projections(&mut self) -> StoreResult<()> {
+        for sql in ["DELETE FROM orders WHERE workspace_id = $1", "DELETE FROM contact_metrics WHERE workspace_id = $1"] {
+            sqlx::query(sql).bind(self.ws).execute(&mut *self.tx).await.map_err(other)?;
+        }
+        Ok(())
+    }
+
+    async fn events_after(&mut self, after: i64, limit: i64) -> StoreResult<Vec<(i64, ProjectionInput)>> {
+        let rows = sqlx::query(
+            "SELECT seq, kind, occurred_at, contact_id, recipient_id, account_id, order_id, amount, detail FROM events
+             WHERE workspace_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(self.ws)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        let mut kinds: HashMap<String, EventKind> = HashMap::new();
+        rows.iter()
+            .map(|r| {
+                let kind_text: &str = r.try_get("kind").map_err(other)?;
+                let kind = match kinds.get(kind_text) {
+                    Some(k) => *k,
+                    None => {
+                        let k = EventKind::parse(kind_text)
+                            .ok_or_else(|| StoreError::Other(anyhow::anyhow!("unknown event kind {kind_text:?} in the log")))?;
+                        kinds.insert(kind_text.to_owned(), k);
+                        k
+                    }
+                };
+                Ok((
+                    r.try_get("seq").map_err(other)?,
+                    ProjectionInput {
+                        kind,
+                        occurred_at: r.try_get("occurred_at").map_err(other)?,
+                        contact_id: ContactId(r.try_get("contact_id").map_err(other)?),
+                        recipient_id: r.try_get::<Option<i64>, _>("recipient_id").map_err(other)?.map(ContactId),
+                        account_id: r.try_get::<Option<i64>, _>("account_id").map_err(other)?.map(ContactId),
+                        order_id: r.try_get("order_id").map_err(other)?,
+                        amount: r.try_get("amount").map_err(other)?,
+                        detail: r.try_get("detail").map_err(other)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await.map_err(other)
+    }
+}
