@@ -2,12 +2,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clientele_core::FieldError;
 use clientele_core::event::MAX_BATCH;
 use clientele_engine::{ItemResult, ItemStatus};
 use serde::Serialize;
+use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -35,9 +36,9 @@ pub struct BatchResults {
     request_body(content = Object, description = "`{\"events\": [envelope, ...]}`"),
     responses(
         (status = 200, body = BatchResults),
-        (status = 409, body = BatchResults, description = "a single event conflicts with the log"),
+        (status = 409, body = crate::error::Problem, description = "a batch of one event that conflicts with the log; `results` is included"),
         (status = 413, body = crate::error::Problem),
-        (status = 422, body = crate::error::Problem, description = "the body has no `events` array or too many; a single invalid event answers 422 with its result"),
+        (status = 422, body = crate::error::Problem, description = "the body has no `events` array or too many; a batch of one invalid event answers 422 with `results` included"),
     ),
     tag = "events"
 )]
@@ -50,10 +51,24 @@ pub async fn create_events(State(state): State<AppState>, Auth(ws): Auth, JsonBo
         return Err(FieldError::new("events", format!("at most {MAX_BATCH} events per batch, got {}", events.len())).into());
     }
     let results = clientele_engine::ingest(state.store.as_ref(), &ws, events).await?;
-    let status = match results.as_slice() {
-        [only] if only.status == ItemStatus::Conflict => StatusCode::CONFLICT,
-        [only] if only.status == ItemStatus::Error => StatusCode::UNPROCESSABLE_ENTITY,
-        _ => StatusCode::OK,
+    // A batch of one that failed is an error of the request itself: answer problem details
+    // (RFC 9457), keeping `results` as an extension member so clients read one shape.
+    let failed = match results.as_slice() {
+        [only] if only.status == ItemStatus::Conflict => Some((StatusCode::CONFLICT, "conflict", "Conflict")),
+        [only] if only.status == ItemStatus::Error => Some((StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid field")),
+        _ => None,
     };
-    Ok((status, Json(BatchResults { results })).into_response())
+    let Some((status, slug, title)) = failed else {
+        return Ok(Json(BatchResults { results }).into_response());
+    };
+    let error = results[0].error.clone().unwrap_or_else(|| FieldError::new("", "refused"));
+    let body = json!({
+        "type": format!("urn:clientele:problem:{slug}"),
+        "title": title,
+        "status": status.as_u16(),
+        "detail": error.reason,
+        "field": error.field,
+        "results": results,
+    });
+    Ok((status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response())
 }
