@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Clientele API", description = "Contacts, events and metrics of one workspace. Every route needs `Authorization: Bearer <token>`."),
+    info(title = "Clientele API", license(name = "AGPL-3.0-or-later"), description = "Contacts, events and metrics of one workspace. Every route needs `Authorization: Bearer <token>`."),
     security(("bearer" = [])),
     components(schemas(crate::error::Problem))
 )]

@@ -46,6 +46,7 @@ pub struct Page<T: utoipa::ToSchema> {
 
 /// Search filters of `GET /contacts`.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Exact external id.
     external_id: Option<String>,
@@ -266,6 +267,7 @@ pub struct TimelineEntry {
 
 /// Paging of a timeline.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TimelineParams {
     /// Page size, 1–500 (default 50).
     limit: Option<String>,
@@ -304,6 +306,7 @@ pub async fn get_timeline(
 
 /// The moment metrics are computed for.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MetricsParams {
     /// RFC 3339 instant (default: now).
     as_of: Option<String>,
