@@ -81,9 +81,24 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
         Command::Workspace { command } => {
             let store = db::open(database).await?;
             match command {
-                WorkspaceCommand::Create { name, currency, timezone, phone_region } => {
-                    let ws = create_workspace(store.as_ref(), &name, &currency, &timezone, &phone_region).await?;
-                    println!("created workspace {} (currency {}, time zone {})", ws.name, ws.currency, ws.time_zone);
+                WorkspaceCommand::Create {
+                    name,
+                    currency,
+                    timezone,
+                    phone_region,
+                } => {
+                    let ws = create_workspace(
+                        store.as_ref(),
+                        &name,
+                        &currency,
+                        &timezone,
+                        &phone_region,
+                    )
+                    .await?;
+                    println!(
+                        "created workspace {} (currency {}, time zone {})",
+                        ws.name, ws.currency, ws.time_zone
+                    );
                 }
                 WorkspaceCommand::List => {
                     for ws in store.workspaces().await? {
@@ -93,16 +108,27 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Token { command: TokenCommand::Create { workspace, label } } => {
+        Command::Token {
+            command: TokenCommand::Create { workspace, label },
+        } => {
             let store = db::open(database).await?;
             let ws = db::workspace(store.as_ref(), Some(&workspace)).await?;
             println!("{}", create_token(store.as_ref(), &ws, &label).await?);
             Ok(())
         }
-        Command::Import { command: ImportCommand::Orders { file, format, workspace, rejects } } => {
+        Command::Import {
+            command:
+                ImportCommand::Orders {
+                    file,
+                    format,
+                    workspace,
+                    rejects,
+                },
+        } => {
             let store = db::open(database).await?;
             let ws = db::workspace(store.as_ref(), workspace.as_deref()).await?;
-            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let format = match format {
                 FileFormat::Cdnow => Format::Cdnow,
                 FileFormat::Shopify => Format::Shopify,
@@ -114,7 +140,12 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
                 p.into()
             });
             write_rejects(&file.display().to_string(), &rejects_path, &report)?;
-            println!("imported {}, duplicates {}, rejected {}", report.imported, report.duplicates, report.rejects.len());
+            println!(
+                "imported {}, duplicates {}, rejected {}",
+                report.imported,
+                report.duplicates,
+                report.rejects.len()
+            );
             Ok(())
         }
         Command::Rebuild { workspace } => {
@@ -123,7 +154,10 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
             let started = std::time::Instant::now();
             let n = clientele_engine::rebuild::rebuild(store.as_ref(), ws.id).await?;
             let secs = started.elapsed().as_secs_f64();
-            println!("replayed {n} events in {secs:.3} s ({:.0} events/s)", n as f64 / secs.max(1e-9));
+            println!(
+                "replayed {n} events in {secs:.3} s ({:.0} events/s)",
+                n as f64 / secs.max(1e-9)
+            );
             Ok(())
         }
         Command::Migrate => {
@@ -134,8 +168,15 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
     }
 }
 
-async fn create_workspace(store: &dyn Store, name: &str, currency: &str, tz: &str, region: &str) -> anyhow::Result<Workspace> {
-    let new = clientele_engine::workspace::validate(name, currency, tz, region).map_err(anyhow::Error::msg)?;
+async fn create_workspace(
+    store: &dyn Store,
+    name: &str,
+    currency: &str,
+    tz: &str,
+    region: &str,
+) -> anyhow::Result<Workspace> {
+    let new = clientele_engine::workspace::validate(name, currency, tz, region)
+        .map_err(anyhow::Error::msg)?;
     match store.create_workspace(&new).await {
         Ok(ws) => Ok(ws),
         Err(StoreError::Conflict { .. }) => bail!("a workspace named {name:?} already exists"),
@@ -146,7 +187,9 @@ async fn create_workspace(store: &dyn Store, name: &str, currency: &str, tz: &st
 async fn create_token(store: &dyn Store, ws: &Workspace, label: &str) -> anyhow::Result<String> {
     let bytes: [u8; 32] = rand::random();
     let token = format!("clt_{}", hex_encode(&bytes));
-    store.create_token(ws.id, &clientele_http::auth::token_hash(&token), label).await?;
+    store
+        .create_token(ws.id, &clientele_http::auth::token_hash(&token), label)
+        .await?;
     Ok(token)
 }
 
@@ -154,7 +197,12 @@ fn hex_encode(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-async fn import_bytes(store: &dyn Store, ws: &Workspace, bytes: &[u8], format: Format) -> anyhow::Result<ImportReport> {
+async fn import_bytes(
+    store: &dyn Store,
+    ws: &Workspace,
+    bytes: &[u8],
+    format: Format,
+) -> anyhow::Result<ImportReport> {
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(0);
         bar.set_style(
@@ -181,7 +229,9 @@ fn write_rejects(file: &str, path: &std::path::Path, report: &ImportReport) -> a
         let _ = std::fs::remove_file(path);
         return Ok(());
     }
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    );
     let mut stderr = std::io::stderr().lock();
     for r in &report.rejects {
         let _ = writeln!(stderr, "{file}:{}: {}: {}", r.line, r.column, r.reason);
@@ -192,8 +242,13 @@ fn write_rejects(file: &str, path: &std::path::Path, report: &ImportReport) -> a
 }
 
 async fn serve(store: Arc<dyn Store>, listen: &str) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("--listen: cannot bind {listen}"))?;
-    tracing::info!(addr = %listener.local_addr()?, "serving");
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("--listen: cannot bind {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "serving");
+    // Scripts and tests read this line to learn the port when listening on :0.
+    println!("listening on http://{addr}");
     clientele_http::serve(listener, store.clone(), clientele_http::shutdown_signal()).await?;
     store.close().await;
     tracing::info!("stopped");
@@ -209,9 +264,19 @@ async fn demo(path: &str, listen: &str) -> anyhow::Result<()> {
     let token = create_token(store.as_ref(), &ws, "demo").await?;
     eprintln!("loading the CDNOW purchase history into {path}…");
     let report = import_bytes(store.as_ref(), &ws, CDNOW_MASTER, Format::Cdnow).await?;
-    eprintln!("imported {}, duplicates {}, rejected {}", report.imported, report.duplicates, report.rejects.len());
-    println!("Clientele demo at http://{listen}");
+    eprintln!(
+        "imported {}, duplicates {}, rejected {}",
+        report.imported,
+        report.duplicates,
+        report.rejects.len()
+    );
+    println!(
+        "Clientele demo: workspace `demo`, {} events from the CDNOW purchase history",
+        report.imported
+    );
     println!("token: {token}");
-    println!("try:   curl -H 'Authorization: Bearer {token}' 'http://{listen}/api/v1/contacts?external_id=00001'");
+    println!(
+        "try:   curl -H 'Authorization: Bearer {token}' 'http://{listen}/api/v1/contacts?external_id=00001'"
+    );
     serve(store, listen).await
 }

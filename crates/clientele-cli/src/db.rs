@@ -13,9 +13,17 @@ pub const DEFAULT_URL: &str = "sqlite:clientele.db";
 /// Connect and migrate.
 pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
-        Arc::new(SqliteStore::connect(url).await.with_context(|| format!("opening {url}"))?)
+        Arc::new(
+            SqliteStore::connect(url)
+                .await
+                .with_context(|| format!("opening {url}"))?,
+        )
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Arc::new(PgStore::connect(url).await.context("connecting to PostgreSQL")?)
+        Arc::new(
+            PgStore::connect(url)
+                .await
+                .context("connecting to PostgreSQL")?,
+        )
     } else {
         bail!("--database: {url:?} is neither sqlite:PATH nor postgres://…");
     };
@@ -37,7 +45,10 @@ pub async fn workspace(store: &dyn Store, name: Option<&str>) -> anyhow::Result<
         [] => bail!("no workspace yet: create one with `clientele workspace create NAME`"),
         many => {
             let names: Vec<&str> = many.iter().map(|w| w.name.as_str()).collect();
-            bail!("--workspace is required: there are several ({})", names.join(", "))
+            bail!(
+                "--workspace is required: there are several ({})",
+                names.join(", ")
+            )
         }
     }
 }

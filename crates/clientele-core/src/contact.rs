@@ -10,7 +10,9 @@ use crate::time::Micros;
 use crate::{ContactId, time};
 
 /// Person (B2C buyer or consumer) or company (B2B account).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ContactKind {
     /// A person.
@@ -31,7 +33,11 @@ impl ContactKind {
 
     /// Read the stored spelling.
     pub fn from_db(s: &str) -> Self {
-        if s == "company" { Self::Company } else { Self::Person }
+        if s == "company" {
+            Self::Company
+        } else {
+            Self::Person
+        }
     }
 }
 
@@ -100,21 +106,39 @@ pub const MAX_EXTERNAL_ID: usize = 200;
 impl ContactRef {
     /// Parse `{"external_id": …} | {"email": …} | {"phone": …} | {"id": …}`; exactly one key.
     pub fn from_json(value: &serde_json::Value, region: Region) -> Result<Self, FieldError> {
-        let raw: RawContactRef = serde_path_to_error::deserialize(value).map_err(from_serde_path)?;
-        let given = [raw.external_id.is_some(), raw.email.is_some(), raw.phone.is_some(), raw.id.is_some()];
+        let raw: RawContactRef =
+            serde_path_to_error::deserialize(value).map_err(from_serde_path)?;
+        let given = [
+            raw.external_id.is_some(),
+            raw.email.is_some(),
+            raw.phone.is_some(),
+            raw.id.is_some(),
+        ];
         if given.iter().filter(|g| **g).count() != 1 {
-            return Err(FieldError::new("", "give exactly one of external_id, email, phone, id"));
+            return Err(FieldError::new(
+                "",
+                "give exactly one of external_id, email, phone, id",
+            ));
         }
         if let Some(x) = raw.external_id {
-            return Ok(Self::Identity(IdentityKey { kind: IdentityKind::ExternalId, value: parse_external_id(&x).map_err(|r| FieldError::new("external_id", r))? }));
+            return Ok(Self::Identity(IdentityKey {
+                kind: IdentityKind::ExternalId,
+                value: parse_external_id(&x).map_err(|r| FieldError::new("external_id", r))?,
+            }));
         }
         if let Some(e) = raw.email {
             let email = Email::parse(&e).map_err(|r| FieldError::new("email", r))?;
-            return Ok(Self::Identity(IdentityKey { kind: IdentityKind::Email, value: email.as_str().to_owned() }));
+            return Ok(Self::Identity(IdentityKey {
+                kind: IdentityKind::Email,
+                value: email.as_str().to_owned(),
+            }));
         }
         if let Some(p) = raw.phone {
             let phone = Phone::parse(&p, region).map_err(|r| FieldError::new("phone", r))?;
-            return Ok(Self::Identity(IdentityKey { kind: IdentityKind::Phone, value: phone.as_str().to_owned() }));
+            return Ok(Self::Identity(IdentityKey {
+                kind: IdentityKind::Phone,
+                value: phone.as_str().to_owned(),
+            }));
         }
         Ok(Self::Id(ContactId(raw.id.unwrap_or_default())))
     }
@@ -207,7 +231,10 @@ impl ContactFields {
         ];
         for (kind, value) in pairs {
             if let Some(v) = value {
-                keys.push(IdentityKey { kind, value: v.clone() });
+                keys.push(IdentityKey {
+                    kind,
+                    value: v.clone(),
+                });
             }
         }
         keys
@@ -215,7 +242,11 @@ impl ContactFields {
 
     /// Fields of a contact created implicitly by an event naming an unknown identifier.
     pub fn from_identity(key: &IdentityKey, kind: ContactKind) -> Self {
-        let mut f = Self { kind, custom: serde_json::json!({}), ..Self::default() };
+        let mut f = Self {
+            kind,
+            custom: serde_json::json!({}),
+            ..Self::default()
+        };
         let slot = match key.kind {
             IdentityKind::ExternalId => &mut f.external_id,
             IdentityKind::Email => &mut f.email,
@@ -277,24 +308,43 @@ impl ContactInput {
     }
 
     /// Apply this input on top of `base` (defaults for a create), validating every field.
-    pub fn apply(self, mut base: ContactFields, region: Region) -> Result<ContactFields, FieldError> {
+    pub fn apply(
+        self,
+        mut base: ContactFields,
+        region: Region,
+    ) -> Result<ContactFields, FieldError> {
         if let Some(kind) = self.kind {
             base.kind = kind;
         }
         if let Some(v) = self.external_id {
-            base.external_id = v.map(|x| parse_external_id(&x)).transpose().map_err(|r| FieldError::new("external_id", r))?;
+            base.external_id = v
+                .map(|x| parse_external_id(&x))
+                .transpose()
+                .map_err(|r| FieldError::new("external_id", r))?;
         }
         if let Some(v) = self.email {
-            base.email = v.map(|x| Email::parse(&x).map(|e| e.as_str().to_owned())).transpose().map_err(|r| FieldError::new("email", r))?;
+            base.email = v
+                .map(|x| Email::parse(&x).map(|e| e.as_str().to_owned()))
+                .transpose()
+                .map_err(|r| FieldError::new("email", r))?;
         }
         if let Some(v) = self.phone {
-            base.phone = v.map(|x| Phone::parse(&x, region).map(|p| p.as_str().to_owned())).transpose().map_err(|r| FieldError::new("phone", r))?;
+            base.phone = v
+                .map(|x| Phone::parse(&x, region).map(|p| p.as_str().to_owned()))
+                .transpose()
+                .map_err(|r| FieldError::new("phone", r))?;
         }
         if let Some(v) = self.name {
-            base.name = v.map(|x| bounded_text(&x, 200)).transpose().map_err(|r| FieldError::new("name", r))?;
+            base.name = v
+                .map(|x| bounded_text(&x, 200))
+                .transpose()
+                .map_err(|r| FieldError::new("name", r))?;
         }
         if let Some(v) = self.locale {
-            base.locale = v.map(|x| parse_locale(&x)).transpose().map_err(|r| FieldError::new("locale", r))?;
+            base.locale = v
+                .map(|x| parse_locale(&x))
+                .transpose()
+                .map_err(|r| FieldError::new("locale", r))?;
         }
         if let Some(v) = self.time_zone {
             base.time_zone = v
@@ -305,7 +355,9 @@ impl ContactInput {
         if let Some(tags) = self.tags {
             let mut clean = Vec::with_capacity(tags.len());
             for (i, t) in tags.iter().enumerate() {
-                clean.push(bounded_text(t, 64).map_err(|r| FieldError::new(format!("tags[{i}]"), r))?);
+                clean.push(
+                    bounded_text(t, 64).map_err(|r| FieldError::new(format!("tags[{i}]"), r))?,
+                );
             }
             clean.sort();
             clean.dedup();
@@ -350,7 +402,8 @@ fn parse_locale(raw: &str) -> Result<String, String> {
     let mut parts = t.split(['-', '_']);
     let lang = parts.next().unwrap_or_default();
     let lang_ok = (2..=3).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_alphabetic());
-    let rest_ok = parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    let rest_ok =
+        parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
     if !lang_ok || !rest_ok {
         return Err(format!("{raw:?} is not a language tag such as vi or en-US"));
     }
@@ -425,8 +478,15 @@ mod tests {
     #[test]
     fn a_reference_names_exactly_one_identifier() {
         let r = ContactRef::from_json(&json!({"external_id": "00042"}), vn()).unwrap();
-        assert_eq!(r, ContactRef::Identity(IdentityKey { kind: IdentityKind::ExternalId, value: "00042".into() }));
-        let e = ContactRef::from_json(&json!({"external_id": "1", "email": "a@b.co"}), vn()).unwrap_err();
+        assert_eq!(
+            r,
+            ContactRef::Identity(IdentityKey {
+                kind: IdentityKind::ExternalId,
+                value: "00042".into()
+            })
+        );
+        let e = ContactRef::from_json(&json!({"external_id": "1", "email": "a@b.co"}), vn())
+            .unwrap_err();
         assert!(e.reason.contains("exactly one"));
         let e = ContactRef::from_json(&json!({"mail": "a@b.co"}), vn()).unwrap_err();
         assert!(e.reason.contains("unknown field"), "{e}");
@@ -435,7 +495,13 @@ mod tests {
     #[test]
     fn reference_values_are_normalised() {
         let r = ContactRef::from_json(&json!({"phone": "0912345678"}), vn()).unwrap();
-        assert_eq!(r, ContactRef::Identity(IdentityKey { kind: IdentityKind::Phone, value: "+84912345678".into() }));
+        assert_eq!(
+            r,
+            ContactRef::Identity(IdentityKey {
+                kind: IdentityKind::Phone,
+                value: "+84912345678".into()
+            })
+        );
         let e = ContactRef::from_json(&json!({"email": "nope"}), vn()).unwrap_err();
         assert_eq!(e.field, "email");
     }
@@ -443,17 +509,36 @@ mod tests {
     #[test]
     fn contact_input_validates_each_field_by_name() {
         let input = ContactInput::from_json(&json!({"time_zone": "Mars/Base"})).unwrap();
-        assert_eq!(input.apply(ContactFields::default(), vn()).unwrap_err().field, "time_zone");
+        assert_eq!(
+            input
+                .apply(ContactFields::default(), vn())
+                .unwrap_err()
+                .field,
+            "time_zone"
+        );
         let input = ContactInput::from_json(&json!({"tags": ["vip", ""]})).unwrap();
-        assert_eq!(input.apply(ContactFields::default(), vn()).unwrap_err().field, "tags[1]");
+        assert_eq!(
+            input
+                .apply(ContactFields::default(), vn())
+                .unwrap_err()
+                .field,
+            "tags[1]"
+        );
         let err = ContactInput::from_json(&json!({"name": 5})).unwrap_err();
         assert_eq!(err.field, "name");
     }
 
     #[test]
     fn a_patch_with_null_clears_a_field() {
-        let base = ContactFields { name: Some("Lan".into()), email: Some("lan@example.vn".into()), ..Default::default() };
-        let patched = ContactInput::from_json(&json!({"name": null})).unwrap().apply(base, vn()).unwrap();
+        let base = ContactFields {
+            name: Some("Lan".into()),
+            email: Some("lan@example.vn".into()),
+            ..Default::default()
+        };
+        let patched = ContactInput::from_json(&json!({"name": null}))
+            .unwrap()
+            .apply(base, vn())
+            .unwrap();
         assert_eq!(patched.name, None);
         assert_eq!(patched.email.as_deref(), Some("lan@example.vn"));
     }

@@ -43,12 +43,23 @@ mod tests {
 
     #[test]
     fn addresses_are_lower_cased_and_trimmed() {
-        assert_eq!(Email::parse("  Lan.Nguyen@Example.VN ").unwrap().as_str(), "lan.nguyen@example.vn");
+        assert_eq!(
+            Email::parse("  Lan.Nguyen@Example.VN ").unwrap().as_str(),
+            "lan.nguyen@example.vn"
+        );
     }
 
     #[test]
     fn invalid_addresses_are_rejected() {
-        for bad in ["", "lan", "lan@", "@example.com", "lan@@example.com", "lan@localhost", "Lan <lan@example.com>"] {
+        for bad in [
+            "",
+            "lan",
+            "lan@",
+            "@example.com",
+            "lan@@example.com",
+            "lan@localhost",
+            "Lan <lan@example.com>",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
     }

@@ -63,8 +63,14 @@ mod tests {
 
     #[test]
     fn within_prefixes_paths_and_indexes() {
-        assert_eq!(FieldError::new("total", "x").within("data").field, "data.total");
-        assert_eq!(FieldError::new("[2].sku", "x").within("lines").field, "lines[2].sku");
+        assert_eq!(
+            FieldError::new("total", "x").within("data").field,
+            "data.total"
+        );
+        assert_eq!(
+            FieldError::new("[2].sku", "x").within("lines").field,
+            "lines[2].sku"
+        );
         assert_eq!(FieldError::new("", "x").within("data").field, "data");
     }
 }

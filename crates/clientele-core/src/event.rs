@@ -173,13 +173,18 @@ impl ValidEvent {
     pub fn parse(value: &Value, ctx: &EventContext) -> Result<Self, FieldError> {
         let env: Envelope = serde_path_to_error::deserialize(value).map_err(from_serde_path)?;
         if env.id.trim().is_empty() || env.id.len() > MAX_EVENT_ID {
-            return Err(FieldError::new("id", format!("must be 1 to {MAX_EVENT_ID} bytes")));
+            return Err(FieldError::new(
+                "id",
+                format!("must be 1 to {MAX_EVENT_ID} bytes"),
+            ));
         }
         let kind = EventKind::parse(&env.kind).ok_or_else(|| {
             FieldError::new("kind", format!("unknown event kind {:?} (known: order.placed, order.paid, order.refunded, order.cancelled, interaction)", env.kind))
         })?;
-        let occurred_at = time::parse_instant(&env.occurred_at).map_err(|r| FieldError::new("occurred_at", r))?;
-        let contact = ContactRef::from_json(&env.contact, ctx.region).map_err(|e| e.within("contact"))?;
+        let occurred_at =
+            time::parse_instant(&env.occurred_at).map_err(|r| FieldError::new("occurred_at", r))?;
+        let contact =
+            ContactRef::from_json(&env.contact, ctx.region).map_err(|e| e.within("contact"))?;
         let mut event = ValidEvent {
             client_id: env.id,
             kind,
@@ -203,7 +208,8 @@ fn parse_data(event: &mut ValidEvent, data: &Value, ctx: &EventContext) -> Resul
     let de = |v: &Value| v.clone();
     match event.kind {
         EventKind::OrderPlaced | EventKind::OrderPaid => {
-            let d: OrderData = serde_path_to_error::deserialize(de(data)).map_err(from_serde_path)?;
+            let d: OrderData =
+                serde_path_to_error::deserialize(de(data)).map_err(from_serde_path)?;
             check_order_id(&d.order_id)?;
             check_amount("total", d.total)?;
             check_currency(&d.currency, ctx)?;
@@ -211,23 +217,32 @@ fn parse_data(event: &mut ValidEvent, data: &Value, ctx: &EventContext) -> Resul
                 check_line(line).map_err(|e| e.within(&format!("lines[{i}]")))?;
             }
             if let Some(r) = &d.recipient {
-                event.recipient = Some(ContactRef::from_json(r, ctx.region).map_err(|e| e.within("recipient"))?);
+                event.recipient =
+                    Some(ContactRef::from_json(r, ctx.region).map_err(|e| e.within("recipient"))?);
             }
             if let Some(a) = &d.account {
-                event.account = Some(ContactRef::from_json(a, ctx.region).map_err(|e| e.within("account"))?);
+                event.account =
+                    Some(ContactRef::from_json(a, ctx.region).map_err(|e| e.within("account"))?);
             }
             event.order_id = Some(d.order_id);
             event.amount = Some(d.total);
         }
         EventKind::OrderRefunded => {
-            let d: RefundData = serde_path_to_error::deserialize(de(data)).map_err(from_serde_path)?;
+            let d: RefundData =
+                serde_path_to_error::deserialize(de(data)).map_err(from_serde_path)?;
             check_order_id(&d.order_id)?;
             if let Some(amount) = d.amount {
                 check_amount("amount", amount)?;
                 if amount == 0 {
-                    return Err(FieldError::new("amount", "must be positive (omit it for a full refund)"));
+                    return Err(FieldError::new(
+                        "amount",
+                        "must be positive (omit it for a full refund)",
+                    ));
                 }
-                let currency = d.currency.as_deref().ok_or_else(|| FieldError::new("currency", "is required with amount"))?;
+                let currency = d
+                    .currency
+                    .as_deref()
+                    .ok_or_else(|| FieldError::new("currency", "is required with amount"))?;
                 check_currency(currency, ctx)?;
             } else if let Some(c) = &d.currency {
                 check_currency(c, ctx)?;
@@ -237,18 +252,30 @@ fn parse_data(event: &mut ValidEvent, data: &Value, ctx: &EventContext) -> Resul
             event.amount = d.amount;
         }
         EventKind::OrderCancelled => {
-            let d: CancelData = serde_path_to_error::deserialize(de(data)).map_err(from_serde_path)?;
+            let d: CancelData =
+                serde_path_to_error::deserialize(de(data)).map_err(from_serde_path)?;
             check_order_id(&d.order_id)?;
             check_reason(d.reason.as_deref())?;
             event.order_id = Some(d.order_id);
         }
         EventKind::Interaction => {
-            let obj = data.as_object().ok_or_else(|| FieldError::new("", "must be an object with a type"))?;
+            let obj = data
+                .as_object()
+                .ok_or_else(|| FieldError::new("", "must be an object with a type"))?;
             let ty = obj.get("type").and_then(Value::as_str).ok_or_else(|| {
-                FieldError::new("type", format!("is required, one of {}", INTERACTION_KINDS.join(", ")))
+                FieldError::new(
+                    "type",
+                    format!("is required, one of {}", INTERACTION_KINDS.join(", ")),
+                )
             })?;
             if !INTERACTION_KINDS.contains(&ty) {
-                return Err(FieldError::new("type", format!("unknown interaction {ty:?} (known: {})", INTERACTION_KINDS.join(", "))));
+                return Err(FieldError::new(
+                    "type",
+                    format!(
+                        "unknown interaction {ty:?} (known: {})",
+                        INTERACTION_KINDS.join(", ")
+                    ),
+                ));
             }
             event.detail = Some(ty.to_owned());
         }
@@ -258,14 +285,20 @@ fn parse_data(event: &mut ValidEvent, data: &Value, ctx: &EventContext) -> Resul
 
 fn check_order_id(id: &str) -> Result<(), FieldError> {
     if id.trim().is_empty() || id.len() > MAX_EVENT_ID {
-        return Err(FieldError::new("order_id", format!("must be 1 to {MAX_EVENT_ID} bytes")));
+        return Err(FieldError::new(
+            "order_id",
+            format!("must be 1 to {MAX_EVENT_ID} bytes"),
+        ));
     }
     Ok(())
 }
 
 fn check_amount(field: &str, amount: i64) -> Result<(), FieldError> {
     if amount < 0 {
-        return Err(FieldError::new(field, "must not be negative (amounts are minor units)"));
+        return Err(FieldError::new(
+            field,
+            "must not be negative (amounts are minor units)",
+        ));
     }
     Ok(())
 }
@@ -275,7 +308,10 @@ fn check_currency(code: &str, ctx: &EventContext) -> Result<(), FieldError> {
     if currency != ctx.currency {
         return Err(FieldError::new(
             "currency",
-            format!("{currency} differs from the workspace's base currency {}; exchange rates are not supported yet", ctx.currency),
+            format!(
+                "{currency} differs from the workspace's base currency {}; exchange rates are not supported yet",
+                ctx.currency
+            ),
         ));
     }
     Ok(())

@@ -94,8 +94,14 @@ impl MetricsView {
             currency: currency.to_owned(),
             first_order_at: stored.first_order_at.map(format_instant),
             last_order_at: stored.last_order_at.map(format_instant),
-            tenure_days: stored.first_order_at.filter(|f| *f <= now).map(|f| (now - f) / DAY),
-            orders_365d: paid_times.iter().filter(|t| **t > window_start && **t <= now).count() as i64,
+            tenure_days: stored
+                .first_order_at
+                .filter(|f| *f <= now)
+                .map(|f| (now - f) / DAY),
+            orders_365d: paid_times
+                .iter()
+                .filter(|t| **t > window_start && **t <= now)
+                .count() as i64,
             avg_order_value: (stored.paid_orders > 0).then(|| stored.revenue / stored.paid_orders),
             last_engaged_at: stored.last_engaged_at.map(format_instant),
             interactions: stored.interactions,
@@ -134,13 +140,21 @@ mod tests {
         let mut m = StoredMetrics::default();
         m.refresh_orders(&orders);
         assert_eq!((m.paid_orders, m.revenue), (2, 1500));
-        assert_eq!((m.first_order_at, m.last_order_at), (Some(DAY), Some(3 * DAY)));
+        assert_eq!(
+            (m.first_order_at, m.last_order_at),
+            (Some(DAY), Some(3 * DAY))
+        );
     }
 
     #[test]
     fn the_365_day_window_is_half_open() {
         let now = 1000 * DAY;
-        let m = StoredMetrics { paid_orders: 3, revenue: 30, first_order_at: Some(now - 365 * DAY), ..Default::default() };
+        let m = StoredMetrics {
+            paid_orders: 3,
+            revenue: 30,
+            first_order_at: Some(now - 365 * DAY),
+            ..Default::default()
+        };
         let times = [now - 365 * DAY, now - 364 * DAY, now];
         let v = MetricsView::new(&m, &times, now, "USD");
         assert_eq!(v.orders_365d, 2);

@@ -60,13 +60,20 @@ pub fn parse_major_amount(text: &str, currency: Currency) -> Result<i64, String>
         return Err(format!("{text:?} has more decimals than {currency} allows"));
     }
     let overflow = || format!("{text:?} is too large");
-    let major: i64 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| overflow())? };
+    let major: i64 = if int_part.is_empty() {
+        0
+    } else {
+        int_part.parse().map_err(|_| overflow())?
+    };
     let mut minor: i64 = 0;
     if !frac_trimmed.is_empty() {
         let padded = format!("{frac_trimmed:0<decimals$}");
         minor = padded.parse().map_err(|_| overflow())?;
     }
-    let value = major.checked_mul(scale).and_then(|m| m.checked_add(minor)).ok_or_else(overflow)?;
+    let value = major
+        .checked_mul(scale)
+        .and_then(|m| m.checked_add(minor))
+        .ok_or_else(overflow)?;
     Ok(if neg { -value } else { value })
 }
 

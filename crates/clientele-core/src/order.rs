@@ -111,7 +111,11 @@ impl OrderState {
 
     /// Revenue it contributes, net of partial refunds.
     pub fn net_revenue(&self) -> i64 {
-        if self.counts() { self.total - self.refunded.min(self.total) } else { 0 }
+        if self.counts() {
+            self.total - self.refunded.min(self.total)
+        } else {
+            0
+        }
     }
 }
 
@@ -160,7 +164,10 @@ mod tests {
 
     #[test]
     fn the_earliest_payment_time_is_kept_whatever_the_order() {
-        let o = fold(&[ev(EventKind::OrderPaid, 50, Some(1)), ev(EventKind::OrderPaid, 10, Some(1))]);
+        let o = fold(&[
+            ev(EventKind::OrderPaid, 50, Some(1)),
+            ev(EventKind::OrderPaid, 10, Some(1)),
+        ]);
         assert_eq!(o.paid_at, Some(10));
     }
 }

@@ -39,7 +39,9 @@ impl Phone {
         if !phonenumber::is_valid(&number) {
             return Err(format!("{raw:?} is not a valid phone number"));
         }
-        Ok(Self(number.format().mode(phonenumber::Mode::E164).to_string()))
+        Ok(Self(
+            number.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
     }
 
     /// The E.164 form.
@@ -55,16 +57,31 @@ mod tests {
     #[test]
     fn vietnamese_numbers_normalise_to_e164() {
         let vn = Region::parse("vn").unwrap();
-        assert_eq!(Phone::parse("0912 345 678", vn).unwrap().as_str(), "+84912345678");
-        assert_eq!(Phone::parse("+84 91 234 5678", vn).unwrap().as_str(), "+84912345678");
-        assert_eq!(Phone::parse("028 3829 5555", vn).unwrap().as_str(), "+842838295555");
+        assert_eq!(
+            Phone::parse("0912 345 678", vn).unwrap().as_str(),
+            "+84912345678"
+        );
+        assert_eq!(
+            Phone::parse("+84 91 234 5678", vn).unwrap().as_str(),
+            "+84912345678"
+        );
+        assert_eq!(
+            Phone::parse("028 3829 5555", vn).unwrap().as_str(),
+            "+842838295555"
+        );
     }
 
     #[test]
     fn numbers_in_other_regions_keep_their_country_code() {
         let us = Region::parse("US").unwrap();
-        assert_eq!(Phone::parse("(415) 555-2671", us).unwrap().as_str(), "+14155552671");
-        assert_eq!(Phone::parse("+84912345678", us).unwrap().as_str(), "+84912345678");
+        assert_eq!(
+            Phone::parse("(415) 555-2671", us).unwrap().as_str(),
+            "+14155552671"
+        );
+        assert_eq!(
+            Phone::parse("+84912345678", us).unwrap().as_str(),
+            "+84912345678"
+        );
     }
 
     #[test]

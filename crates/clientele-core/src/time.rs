@@ -77,7 +77,11 @@ mod tests {
 
     #[test]
     fn dates_that_do_not_exist_are_rejected() {
-        assert!(parse_date("19970230").unwrap_err().contains("does not exist"));
+        assert!(
+            parse_date("19970230")
+                .unwrap_err()
+                .contains("does not exist")
+        );
         assert!(parse_date("1997-13-01").is_err());
         assert!(parse_date("1997011").is_err());
         assert_eq!(parse_date("19960229").unwrap().to_string(), "1996-02-29");

@@ -1,11 +1,12 @@
 //! Contact lifecycle: create, patch, delete, merge, consent and company membership — each
 //! one write transaction that checks identities under the workspace's write lock.
 
-use clientele_core::contact::{ConsentInput, ContactFields, ContactInput, ContactKind, IdentityKind};
+use clientele_core::contact::{
+    ConsentInput, ContactFields, ContactInput, ContactKind, IdentityKind,
+};
 use clientele_core::phone::Region;
 use clientele_core::{ContactId, FieldError};
 use clientele_store::{Store, StoreError, Workspace, WriteTx, now_micros};
-
 
 /// Why a contact operation was refused.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +35,11 @@ fn region(ws: &Workspace) -> Region {
 }
 
 /// Refuse identities of `fields` owned by a contact other than `me`.
-async fn check_identities(tx: &mut dyn WriteTx, fields: &ContactFields, me: Option<ContactId>) -> Result<(), ContactError> {
+async fn check_identities(
+    tx: &mut dyn WriteTx,
+    fields: &ContactFields,
+    me: Option<ContactId>,
+) -> Result<(), ContactError> {
     let keys = fields.identities();
     for (key, owner) in tx.resolve(&keys).await? {
         if Some(owner) != me {
@@ -43,24 +48,44 @@ async fn check_identities(tx: &mut dyn WriteTx, fields: &ContactFields, me: Opti
                 IdentityKind::Email => "email",
                 IdentityKind::Phone => "phone",
             };
-            return Err(ContactError::Taken { field, existing: owner });
+            return Err(ContactError::Taken {
+                field,
+                existing: owner,
+            });
         }
     }
     Ok(())
 }
 
 /// Create a contact from API input.
-pub async fn create(store: &dyn Store, ws: &Workspace, input: ContactInput) -> Result<ContactId, ContactError> {
-    let fields = input.apply(ContactFields { custom: serde_json::json!({}), ..Default::default() }, region(ws))?;
+pub async fn create(
+    store: &dyn Store,
+    ws: &Workspace,
+    input: ContactInput,
+) -> Result<ContactId, ContactError> {
+    let fields = input.apply(
+        ContactFields {
+            custom: serde_json::json!({}),
+            ..Default::default()
+        },
+        region(ws),
+    )?;
     let mut tx = store.begin_write(ws.id).await?;
     check_identities(&mut *tx, &fields, None).await?;
-    let id = tx.insert_contacts(std::slice::from_ref(&fields), now_micros()).await?[0];
+    let id = tx
+        .insert_contacts(std::slice::from_ref(&fields), now_micros())
+        .await?[0];
     tx.commit().await?;
     Ok(id)
 }
 
 /// Apply a patch to a live contact.
-pub async fn update(store: &dyn Store, ws: &Workspace, id: ContactId, input: ContactInput) -> Result<(), ContactError> {
+pub async fn update(
+    store: &dyn Store,
+    ws: &Workspace,
+    id: ContactId,
+    input: ContactInput,
+) -> Result<(), ContactError> {
     let mut tx = store.begin_write(ws.id).await?;
     let current = tx.contact_fields(id).await?.ok_or(ContactError::NotFound)?;
     let fields = input.apply(current, region(ws))?;
@@ -82,12 +107,21 @@ pub async fn delete(store: &dyn Store, ws: &Workspace, id: ContactId) -> Result<
 /// Fold `duplicate` into `survivor`: every event, order, identifier, consent and
 /// membership moves to the survivor, whose metrics are recomputed. The duplicate's id
 /// keeps resolving to the survivor.
-pub async fn merge(store: &dyn Store, ws: &Workspace, survivor: ContactId, duplicate: ContactId) -> Result<(), ContactError> {
+pub async fn merge(
+    store: &dyn Store,
+    ws: &Workspace,
+    survivor: ContactId,
+    duplicate: ContactId,
+) -> Result<(), ContactError> {
     if survivor == duplicate {
-        return Err(FieldError::new("duplicate_id", "a contact cannot be merged into itself").into());
+        return Err(
+            FieldError::new("duplicate_id", "a contact cannot be merged into itself").into(),
+        );
     }
     let mut tx = store.begin_write(ws.id).await?;
-    tx.contact_kind(survivor).await?.ok_or(ContactError::NotFound)?;
+    tx.contact_kind(survivor)
+        .await?
+        .ok_or(ContactError::NotFound)?;
     tx.contact_kind(duplicate)
         .await?
         .ok_or_else(|| FieldError::new("duplicate_id", "no such contact in this workspace"))?;
@@ -106,14 +140,26 @@ pub async fn merge(store: &dyn Store, ws: &Workspace, survivor: ContactId, dupli
 }
 
 /// Append a consent record.
-pub async fn add_consent(store: &dyn Store, ws: &Workspace, id: ContactId, input: &ConsentInput) -> Result<(), ContactError> {
+pub async fn add_consent(
+    store: &dyn Store,
+    ws: &Workspace,
+    id: ContactId,
+    input: &ConsentInput,
+) -> Result<(), ContactError> {
     let source = input.source.trim();
     if source.is_empty() || source.len() > 200 {
         return Err(FieldError::new("source", "must be 1 to 200 bytes").into());
     }
     let mut tx = store.begin_write(ws.id).await?;
     tx.contact_kind(id).await?.ok_or(ContactError::NotFound)?;
-    tx.add_consent(id, input.channel.as_str(), input.granted, source, now_micros()).await?;
+    tx.add_consent(
+        id,
+        input.channel.as_str(),
+        input.granted,
+        source,
+        now_micros(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -129,12 +175,18 @@ pub async fn add_member(
     let mut tx = store.begin_write(ws.id).await?;
     match tx.contact_kind(company).await? {
         None => return Err(ContactError::NotFound),
-        Some(ContactKind::Person) => return Err(FieldError::new("company", "is a person, not a company").into()),
+        Some(ContactKind::Person) => {
+            return Err(FieldError::new("company", "is a person, not a company").into());
+        }
         Some(ContactKind::Company) => {}
     }
     match tx.contact_kind(person).await? {
-        None => return Err(FieldError::new("person_id", "no such contact in this workspace").into()),
-        Some(ContactKind::Company) => return Err(FieldError::new("person_id", "is a company, not a person").into()),
+        None => {
+            return Err(FieldError::new("person_id", "no such contact in this workspace").into());
+        }
+        Some(ContactKind::Company) => {
+            return Err(FieldError::new("person_id", "is a company, not a person").into());
+        }
         Some(ContactKind::Person) => {}
     }
     tx.add_member(company, person, role).await?;

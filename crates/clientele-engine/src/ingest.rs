@@ -48,18 +48,31 @@ impl ItemResult {
 
 /// Ingest one batch for `ws`. Returns one result per item; store failures abort the whole
 /// batch (nothing of it is committed, so the client may retry it as is).
-pub async fn ingest(store: &dyn Store, ws: &Workspace, items: &[Value]) -> StoreResult<Vec<ItemResult>> {
+pub async fn ingest(
+    store: &dyn Store,
+    ws: &Workspace,
+    items: &[Value],
+) -> StoreResult<Vec<ItemResult>> {
     let ctx = event_context(ws);
     let mut results: Vec<Option<ItemResult>> = vec![None; items.len()];
     let mut valid: Vec<(usize, ValidEvent)> = Vec::with_capacity(items.len());
     let mut first_of: HashMap<String, usize> = HashMap::new();
     for (i, item) in items.iter().enumerate() {
         match ValidEvent::parse(item, &ctx) {
-            Err(e) => results[i] = Some(ItemResult::new(peek_id(item).map(str::to_owned), ItemStatus::Error, Some(e))),
+            Err(e) => {
+                results[i] = Some(ItemResult::new(
+                    peek_id(item).map(str::to_owned),
+                    ItemStatus::Error,
+                    Some(e),
+                ))
+            }
             Ok(ev) => match first_of.get(&ev.client_id) {
                 // The same id twice in one batch: the second is a repeat of the first.
                 Some(&j) => {
-                    let same = valid.iter().find(|(k, _)| *k == j).is_some_and(|(_, f)| f.body_hash == ev.body_hash);
+                    let same = valid
+                        .iter()
+                        .find(|(k, _)| *k == j)
+                        .is_some_and(|(_, f)| f.body_hash == ev.body_hash);
                     results[i] = Some(repeat(ev.client_id, same));
                 }
                 None => {
@@ -75,7 +88,10 @@ pub async fn ingest(store: &dyn Store, ws: &Workspace, items: &[Value]) -> Store
     let known: HashMap<String, Vec<u8>> = tx.existing_events(&ids).await?.into_iter().collect();
     valid.retain(|(i, ev)| match known.get(&ev.client_id) {
         Some(hash) => {
-            results[*i] = Some(repeat(ev.client_id.clone(), hash.as_slice() == ev.body_hash.as_slice()));
+            results[*i] = Some(repeat(
+                ev.client_id.clone(),
+                hash.as_slice() == ev.body_hash.as_slice(),
+            ));
             false
         }
         None => true,
@@ -86,14 +102,31 @@ pub async fn ingest(store: &dyn Store, ws: &Workspace, items: &[Value]) -> Store
     let mut rows = Vec::with_capacity(valid.len());
     let mut inputs = Vec::with_capacity(valid.len());
     for (i, ev) in &valid {
-        let lookup = |r: &ContactRef, field: &str| resolved.get(r).copied().ok_or_else(|| FieldError::new(field, "unknown contact"));
+        let lookup = |r: &ContactRef, field: &str| {
+            resolved
+                .get(r)
+                .copied()
+                .ok_or_else(|| FieldError::new(field, "unknown contact"))
+        };
         let contact = lookup(&ev.contact, "contact.id");
-        let recipient = ev.recipient.as_ref().map(|r| lookup(r, "data.recipient.id")).transpose();
-        let account = ev.account.as_ref().map(|r| lookup(r, "data.account.id")).transpose();
+        let recipient = ev
+            .recipient
+            .as_ref()
+            .map(|r| lookup(r, "data.recipient.id"))
+            .transpose();
+        let account = ev
+            .account
+            .as_ref()
+            .map(|r| lookup(r, "data.account.id"))
+            .transpose();
         let (contact_id, recipient_id, account_id) = match (contact, recipient, account) {
             (Ok(c), Ok(r), Ok(a)) => (c, r, a),
             (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
-                results[*i] = Some(ItemResult::new(Some(ev.client_id.clone()), ItemStatus::Error, Some(e)));
+                results[*i] = Some(ItemResult::new(
+                    Some(ev.client_id.clone()),
+                    ItemStatus::Error,
+                    Some(e),
+                ));
                 continue;
             }
         };
@@ -121,33 +154,50 @@ pub async fn ingest(store: &dyn Store, ws: &Workspace, items: &[Value]) -> Store
             amount: ev.amount,
             detail: ev.detail.clone(),
         });
-        results[*i] = Some(ItemResult::new(Some(ev.client_id.clone()), ItemStatus::Created, None));
+        results[*i] = Some(ItemResult::new(
+            Some(ev.client_id.clone()),
+            ItemStatus::Created,
+            None,
+        ));
     }
 
     tx.insert_events(&rows).await?;
     project(&mut *tx, &inputs).await?;
     tx.commit().await?;
-    Ok(results.into_iter().map(|r| r.expect("every item gets a result")).collect())
+    Ok(results
+        .into_iter()
+        .map(|r| r.expect("every item gets a result"))
+        .collect())
 }
 
 fn repeat(id: String, same_body: bool) -> ItemResult {
     if same_body {
         ItemResult::new(Some(id), ItemStatus::Duplicate, None)
     } else {
-        let e = FieldError::new("id", "an event with this id and a different body is already in the log");
+        let e = FieldError::new(
+            "id",
+            "an event with this id and a different body is already in the log",
+        );
         ItemResult::new(Some(id), ItemStatus::Conflict, Some(e))
     }
 }
 
 /// Map every contact reference of the batch to a live contact, creating contacts for
 /// unknown identifiers (accounts as companies). Unknown ids stay unmapped.
-async fn resolve_contacts(tx: &mut dyn WriteTx, events: &[(usize, ValidEvent)]) -> StoreResult<HashMap<ContactRef, ContactId>> {
+async fn resolve_contacts(
+    tx: &mut dyn WriteTx,
+    events: &[(usize, ValidEvent)],
+) -> StoreResult<HashMap<ContactRef, ContactId>> {
     let mut keys: Vec<IdentityKey> = Vec::new();
     let mut company_keys: HashSet<IdentityKey> = HashSet::new();
     let mut ids: Vec<ContactId> = Vec::new();
     let mut seen: HashSet<&ContactRef> = HashSet::new();
     for (_, ev) in events {
-        let refs = [(Some(&ev.contact), false), (ev.recipient.as_ref(), false), (ev.account.as_ref(), true)];
+        let refs = [
+            (Some(&ev.contact), false),
+            (ev.recipient.as_ref(), false),
+            (ev.account.as_ref(), true),
+        ];
         for (r, is_account) in refs {
             let Some(r) = r else { continue };
             if let ContactRef::Identity(k) = r
@@ -168,11 +218,18 @@ async fn resolve_contacts(tx: &mut dyn WriteTx, events: &[(usize, ValidEvent)]) 
     for (key, id) in tx.resolve(&keys).await? {
         map.insert(ContactRef::Identity(key), id);
     }
-    let missing: Vec<IdentityKey> = keys.into_iter().filter(|k| !map.contains_key(&ContactRef::Identity(k.clone()))).collect();
+    let missing: Vec<IdentityKey> = keys
+        .into_iter()
+        .filter(|k| !map.contains_key(&ContactRef::Identity(k.clone())))
+        .collect();
     let fields: Vec<ContactFields> = missing
         .iter()
         .map(|k| {
-            let kind = if company_keys.contains(k) { ContactKind::Company } else { ContactKind::Person };
+            let kind = if company_keys.contains(k) {
+                ContactKind::Company
+            } else {
+                ContactKind::Person
+            };
             ContactFields::from_identity(k, kind)
         })
         .collect();
@@ -191,8 +248,12 @@ pub async fn project(tx: &mut dyn WriteTx, inputs: &[ProjectionInput]) -> StoreR
     if inputs.is_empty() {
         return Ok(());
     }
-    let order_ids: Vec<String> =
-        inputs.iter().filter_map(|i| i.order_id.clone()).collect::<HashSet<_>>().into_iter().collect();
+    let order_ids: Vec<String> = inputs
+        .iter()
+        .filter_map(|i| i.order_id.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     let existing = tx.load_orders(&order_ids).await?;
     let mut candidates: HashSet<ContactId> = inputs.iter().map(|i| i.contact_id).collect();
     candidates.extend(existing.iter().map(|o| o.contact_id));

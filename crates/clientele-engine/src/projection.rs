@@ -30,11 +30,16 @@ impl Projection {
     /// Fold one event in.
     pub fn apply(&mut self, input: &ProjectionInput) {
         if input.kind == EventKind::Interaction {
-            self.metrics.entry(input.contact_id).or_default().add_interaction(input.occurred_at);
+            self.metrics
+                .entry(input.contact_id)
+                .or_default()
+                .add_interaction(input.occurred_at);
             self.touched_contacts.insert(input.contact_id);
             return;
         }
-        let Some(order_id) = &input.order_id else { return };
+        let Some(order_id) = &input.order_id else {
+            return;
+        };
         let order = self
             .orders
             .entry(order_id.clone())
@@ -58,7 +63,11 @@ impl Projection {
             m.refresh_orders(by_contact.get(c).into_iter().flatten().copied());
             metrics.push((*c, m));
         }
-        let orders = self.touched_orders.iter().filter_map(|id| self.orders.get(id).cloned()).collect();
+        let orders = self
+            .touched_orders
+            .iter()
+            .filter_map(|id| self.orders.get(id).cloned())
+            .collect();
         (orders, metrics)
     }
 }

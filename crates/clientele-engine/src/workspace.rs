@@ -6,7 +6,12 @@ use clientele_core::phone::Region;
 use clientele_store::{NewWorkspace, Workspace};
 
 /// Validate workspace settings, naming the bad one.
-pub fn validate(name: &str, currency: &str, time_zone: &str, region: &str) -> Result<NewWorkspace, String> {
+pub fn validate(
+    name: &str,
+    currency: &str,
+    time_zone: &str,
+    region: &str,
+) -> Result<NewWorkspace, String> {
     let name = name.trim();
     if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
         return Err("name: must be 1 to 100 printable characters".into());
@@ -26,8 +31,10 @@ pub fn validate(name: &str, currency: &str, time_zone: &str, region: &str) -> Re
 /// way in; should one be corrupt, fall back to USD/US rather than refuse every event.
 pub fn event_context(ws: &Workspace) -> EventContext {
     EventContext {
-        currency: Currency::parse(&ws.currency).unwrap_or_else(|_| Currency::parse("USD").expect("USD is ISO 4217")),
-        region: Region::parse(&ws.phone_region).unwrap_or_else(|_| Region::parse("US").expect("US is a region")),
+        currency: Currency::parse(&ws.currency)
+            .unwrap_or_else(|_| Currency::parse("USD").expect("USD is ISO 4217")),
+        region: Region::parse(&ws.phone_region)
+            .unwrap_or_else(|_| Region::parse("US").expect("US is a region")),
     }
 }
 

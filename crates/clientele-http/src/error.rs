@@ -63,12 +63,32 @@ impl ApiError {
         match self {
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            Self::BadRequest { .. } => (StatusCode::BAD_REQUEST, "malformed-request", "Malformed request"),
-            Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid field"),
+            Self::BadRequest { .. } => (
+                StatusCode::BAD_REQUEST,
+                "malformed-request",
+                "Malformed request",
+            ),
+            Self::Invalid(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Invalid field",
+            ),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Request body too large"),
-            Self::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "media-type", "Unsupported media type"),
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+            Self::TooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Request body too large",
+            ),
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "media-type",
+                "Unsupported media type",
+            ),
+            Self::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
         }
     }
 }
@@ -84,9 +104,20 @@ impl IntoResponse for ApiError {
             }
             other => (other.to_string(), None),
         };
-        let body = Problem { kind: format!("urn:clientele:problem:{slug}"), title: title.into(), status: status.as_u16(), detail, field };
+        let body = Problem {
+            kind: format!("urn:clientele:problem:{slug}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail,
+            field,
+        };
         let json = serde_json::to_vec(&body).unwrap_or_default();
-        (status, [(header::CONTENT_TYPE, "application/problem+json")], json).into_response()
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            json,
+        )
+            .into_response()
     }
 }
 
@@ -103,9 +134,10 @@ impl From<ContactError> for ApiError {
         match e {
             ContactError::Invalid(f) => Self::Invalid(f),
             ContactError::NotFound => Self::NotFound("contact"),
-            ContactError::Taken { field, existing } => {
-                Self::Conflict(FieldError::new(field, format!("already belongs to contact {existing}")))
-            }
+            ContactError::Taken { field, existing } => Self::Conflict(FieldError::new(
+                field,
+                format!("already belongs to contact {existing}"),
+            )),
             ContactError::Store(s) => s.into(),
         }
     }

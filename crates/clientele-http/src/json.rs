@@ -18,11 +18,17 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         match axum::Json::<Value>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Self(v)),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
-            Err(JsonRejection::BytesRejection(e)) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(JsonRejection::BytesRejection(e))
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+            {
                 Err(ApiError::TooLarge(MAX_BODY))
             }
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::BadRequest { detail: source_text(&e) }),
-            Err(e) => Err(ApiError::BadRequest { detail: e.body_text() }),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::BadRequest {
+                detail: source_text(&e),
+            }),
+            Err(e) => Err(ApiError::BadRequest {
+                detail: e.body_text(),
+            }),
         }
     }
 }

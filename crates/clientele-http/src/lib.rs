@@ -33,11 +33,14 @@ pub struct AppState {
 pub fn router(store: Arc<dyn Store>) -> Router {
     let (api, doc) = api_router().split_for_parts();
     let doc = Arc::new(doc);
-    api.route("/api/openapi.json", axum::routing::get(move || async move { axum::Json((*doc).clone()) }))
-        .route("/healthz", axum::routing::get(handlers::health::healthz))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(TraceLayer::new_for_http())
-        .with_state(AppState { store })
+    api.route(
+        "/api/openapi.json",
+        axum::routing::get(move || async move { axum::Json((*doc).clone()) }),
+    )
+    .route("/healthz", axum::routing::get(handlers::health::healthz))
+    .layer(DefaultBodyLimit::max(MAX_BODY))
+    .layer(TraceLayer::new_for_http())
+    .with_state(AppState { store })
 }
 
 /// The routes that appear in the OpenAPI document.
@@ -58,7 +61,9 @@ pub async fn serve(
     store: Arc<dyn Store>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(store)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(store))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -45,7 +45,9 @@ pub(crate) fn other(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e
         && db.is_unique_violation()
     {
-        return StoreError::Conflict { constraint: db.constraint().unwrap_or("unique").to_owned() };
+        return StoreError::Conflict {
+            constraint: db.constraint().unwrap_or("unique").to_owned(),
+        };
     }
     StoreError::Other(e.into())
 }
@@ -56,7 +58,11 @@ impl Writer for PgStore {
         let mut tx = self.pool.begin().await.map_err(other)?;
         // One writer per workspace at a time: ingest reads projections, folds events in and
         // writes them back, which must not interleave with another batch of the same tenant.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ws.0).execute(&mut *tx).await.map_err(other)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(ws.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
         Ok(Box::new(write_tx::PgWriteTx::new(tx, ws)))
     }
 }
@@ -64,7 +70,10 @@ impl Writer for PgStore {
 #[async_trait]
 impl Store for PgStore {
     async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Other(e.into()))
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Other(e.into()))
     }
 
     fn migration_versions(&self) -> Vec<i64> {
@@ -73,7 +82,10 @@ impl Store for PgStore {
 
     async fn integrity_check(&self) -> StoreResult<String> {
         // PostgreSQL checksums its own pages; a query answering is the check we can make.
-        let (ok,): (String,) = sqlx::query_as("SELECT 'ok'::text").fetch_one(&self.pool).await.map_err(other)?;
+        let (ok,): (String,) = sqlx::query_as("SELECT 'ok'::text")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(other)?;
         Ok(ok)
     }
 

@@ -5,8 +5,10 @@ use clientele_core::contact::{Consent, Contact, instant_field};
 use clientele_core::metrics::StoredMetrics;
 use clientele_core::time::Micros;
 use clientele_core::{ContactId, WorkspaceId};
-use clientele_store::{ContactQuery, ContactReader, Membership, StoreResult, StoredEvent, TimelinePage, like_pattern};
-use sqlx::{QueryBuilder, Row, Postgres};
+use clientele_store::{
+    ContactQuery, ContactReader, Membership, StoreResult, StoredEvent, TimelinePage, like_pattern,
+};
+use sqlx::{Postgres, QueryBuilder, Row};
 
 use crate::rows::{self, contact_columns, metrics_columns, order_columns};
 use crate::{PgStore, other};
@@ -14,15 +16,31 @@ use crate::{PgStore, other};
 #[async_trait]
 impl ContactReader for PgStore {
     async fn contact(&self, ws: WorkspaceId, id: ContactId) -> StoreResult<Option<Contact>> {
-        let mut q = QueryBuilder::<Postgres>::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE workspace_id = "));
-        q.push_bind(ws.0).push(" AND id = ").push_bind(id.0).push(" AND merged_into IS NULL AND deleted_at IS NULL");
+        let mut q = QueryBuilder::<Postgres>::new(concat!(
+            "SELECT ",
+            contact_columns!(),
+            " FROM contacts WHERE workspace_id = "
+        ));
+        q.push_bind(ws.0)
+            .push(" AND id = ")
+            .push_bind(id.0)
+            .push(" AND merged_into IS NULL AND deleted_at IS NULL");
         let row = q.build().fetch_optional(&self.pool).await.map_err(other)?;
         row.as_ref().map(rows::contact).transpose()
     }
 
-    async fn search_contacts(&self, ws: WorkspaceId, query: &ContactQuery) -> StoreResult<Vec<Contact>> {
-        let mut q = QueryBuilder::<Postgres>::new(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE workspace_id = "));
-        q.push_bind(ws.0).push(" AND merged_into IS NULL AND deleted_at IS NULL");
+    async fn search_contacts(
+        &self,
+        ws: WorkspaceId,
+        query: &ContactQuery,
+    ) -> StoreResult<Vec<Contact>> {
+        let mut q = QueryBuilder::<Postgres>::new(concat!(
+            "SELECT ",
+            contact_columns!(),
+            " FROM contacts WHERE workspace_id = "
+        ));
+        q.push_bind(ws.0)
+            .push(" AND merged_into IS NULL AND deleted_at IS NULL");
         if let Some(v) = &query.external_id {
             q.push(" AND external_id = ").push_bind(v.clone());
         }
@@ -42,7 +60,9 @@ impl ContactReader for PgStore {
                 if i > 0 {
                     q.push(" OR ");
                 }
-                q.push(format!("lower({col}) LIKE ")).push_bind(pat.clone()).push(" ESCAPE '\\'");
+                q.push(format!("lower({col}) LIKE "))
+                    .push_bind(pat.clone())
+                    .push(" ESCAPE '\\'");
             }
             q.push(")");
         }
@@ -54,7 +74,12 @@ impl ContactReader for PgStore {
         rows.iter().map(rows::contact).collect()
     }
 
-    async fn timeline(&self, ws: WorkspaceId, id: ContactId, page: &TimelinePage) -> StoreResult<Vec<StoredEvent>> {
+    async fn timeline(
+        &self,
+        ws: WorkspaceId,
+        id: ContactId,
+        page: &TimelinePage,
+    ) -> StoreResult<Vec<StoredEvent>> {
         let rows = sqlx::query(
             "SELECT seq, client_id, kind, occurred_at, received_at, data::text AS data FROM events
              WHERE workspace_id = $1 AND (contact_id = $2 OR recipient_id = $2 OR account_id = $2) AND seq < $3
@@ -82,20 +107,37 @@ impl ContactReader for PgStore {
             .collect()
     }
 
-    async fn metrics(&self, ws: WorkspaceId, id: ContactId) -> StoreResult<(StoredMetrics, Vec<Micros>)> {
-        let row = sqlx::query(concat!("SELECT ", metrics_columns!(), " FROM contact_metrics WHERE workspace_id = $1 AND contact_id = $2"))
-            .bind(ws.0)
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(other)?;
-        let stored = row.as_ref().map(rows::metrics).transpose()?.map(|(_, m)| m).unwrap_or_default();
-        let orders = sqlx::query(concat!("SELECT ", order_columns!(), " FROM orders WHERE workspace_id = $1 AND contact_id = $2"))
-            .bind(ws.0)
-            .bind(id.0)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(other)?;
+    async fn metrics(
+        &self,
+        ws: WorkspaceId,
+        id: ContactId,
+    ) -> StoreResult<(StoredMetrics, Vec<Micros>)> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            metrics_columns!(),
+            " FROM contact_metrics WHERE workspace_id = $1 AND contact_id = $2"
+        ))
+        .bind(ws.0)
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(other)?;
+        let stored = row
+            .as_ref()
+            .map(rows::metrics)
+            .transpose()?
+            .map(|(_, m)| m)
+            .unwrap_or_default();
+        let orders = sqlx::query(concat!(
+            "SELECT ",
+            order_columns!(),
+            " FROM orders WHERE workspace_id = $1 AND contact_id = $2"
+        ))
+        .bind(ws.0)
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(other)?;
         let mut times = Vec::new();
         for r in &orders {
             let o = rows::order(r)?;
@@ -138,7 +180,12 @@ impl ContactReader for PgStore {
         .await
         .map_err(other)?;
         rows.iter()
-            .map(|r| Ok(Membership { person_id: ContactId(r.try_get("person_id").map_err(other)?), role: r.try_get("role").map_err(other)? }))
+            .map(|r| {
+                Ok(Membership {
+                    person_id: ContactId(r.try_get("person_id").map_err(other)?),
+                    role: r.try_get("role").map_err(other)?,
+                })
+            })
             .collect()
     }
 
@@ -152,18 +199,32 @@ impl ContactReader for PgStore {
     }
 
     async fn projection_dump(&self, ws: WorkspaceId) -> StoreResult<String> {
-        let orders = sqlx::query(concat!("SELECT ", order_columns!(), " FROM orders WHERE workspace_id = $1 ORDER BY order_id"))
-            .bind(ws.0)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(other)?;
-        let metrics = sqlx::query(concat!("SELECT ", metrics_columns!(), " FROM contact_metrics WHERE workspace_id = $1 ORDER BY contact_id"))
-            .bind(ws.0)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(other)?;
-        let orders = orders.iter().map(rows::order).collect::<StoreResult<Vec<_>>>()?;
-        let metrics = metrics.iter().map(rows::metrics).collect::<StoreResult<Vec<_>>>()?;
+        let orders = sqlx::query(concat!(
+            "SELECT ",
+            order_columns!(),
+            " FROM orders WHERE workspace_id = $1 ORDER BY order_id"
+        ))
+        .bind(ws.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(other)?;
+        let metrics = sqlx::query(concat!(
+            "SELECT ",
+            metrics_columns!(),
+            " FROM contact_metrics WHERE workspace_id = $1 ORDER BY contact_id"
+        ))
+        .bind(ws.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(other)?;
+        let orders = orders
+            .iter()
+            .map(rows::order)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let metrics = metrics
+            .iter()
+            .map(rows::metrics)
+            .collect::<StoreResult<Vec<_>>>()?;
         Ok(clientele_store::dump_projections(&orders, &metrics))
     }
 }

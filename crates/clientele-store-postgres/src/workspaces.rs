@@ -33,7 +33,9 @@ impl WorkspaceStore for PgStore {
         .fetch_one(&self.pool)
         .await
         .map_err(|e| match other(e) {
-            StoreError::Conflict { .. } => StoreError::Conflict { constraint: "workspaces.name".into() },
+            StoreError::Conflict { .. } => StoreError::Conflict {
+                constraint: "workspaces.name".into(),
+            },
             e => e,
         })?;
         workspace(&row)
@@ -58,11 +60,19 @@ impl WorkspaceStore for PgStore {
     }
 
     async fn workspaces(&self) -> StoreResult<Vec<Workspace>> {
-        let rows = sqlx::query("SELECT * FROM workspaces ORDER BY id").fetch_all(&self.pool).await.map_err(other)?;
+        let rows = sqlx::query("SELECT * FROM workspaces ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(other)?;
         rows.iter().map(workspace).collect()
     }
 
-    async fn create_token(&self, ws: WorkspaceId, token_hash: &[u8], label: &str) -> StoreResult<()> {
+    async fn create_token(
+        &self,
+        ws: WorkspaceId,
+        token_hash: &[u8],
+        label: &str,
+    ) -> StoreResult<()> {
         sqlx::query("INSERT INTO api_tokens (token_hash, workspace_id, label, created_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash)
             .bind(ws.0)

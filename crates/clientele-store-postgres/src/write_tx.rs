@@ -44,7 +44,9 @@ impl PgWriteTx {
         .execute(&mut *self.tx)
         .await
         .map_err(|e| match other(e) {
-            StoreError::Conflict { .. } => StoreError::Conflict { constraint: "contact_identities".into() },
+            StoreError::Conflict { .. } => StoreError::Conflict {
+                constraint: "contact_identities".into(),
+            },
             e => e,
         })?;
         Ok(())
@@ -66,7 +68,10 @@ impl PgWriteTx {
 
 #[async_trait]
 impl WriteTx for PgWriteTx {
-    async fn existing_events(&mut self, client_ids: &[String]) -> StoreResult<Vec<(String, Vec<u8>)>> {
+    async fn existing_events(
+        &mut self,
+        client_ids: &[String],
+    ) -> StoreResult<Vec<(String, Vec<u8>)>> {
         let rows = sqlx::query("SELECT client_id, body_hash FROM events WHERE workspace_id = $1 AND client_id = ANY($2)")
             .bind(self.ws)
             .bind(client_ids)
@@ -74,11 +79,19 @@ impl WriteTx for PgWriteTx {
             .await
             .map_err(other)?;
         rows.iter()
-            .map(|r| Ok((r.try_get("client_id").map_err(other)?, r.try_get("body_hash").map_err(other)?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("client_id").map_err(other)?,
+                    r.try_get("body_hash").map_err(other)?,
+                ))
+            })
             .collect()
     }
 
-    async fn resolve(&mut self, keys: &[IdentityKey]) -> StoreResult<Vec<(IdentityKey, ContactId)>> {
+    async fn resolve(
+        &mut self,
+        keys: &[IdentityKey],
+    ) -> StoreResult<Vec<(IdentityKey, ContactId)>> {
         let kinds: Vec<&str> = keys.iter().map(|k| k.kind.as_str()).collect();
         let values: Vec<&str> = keys.iter().map(|k| k.value.as_str()).collect();
         let rows = sqlx::query(
@@ -95,8 +108,16 @@ impl WriteTx for PgWriteTx {
         rows.iter()
             .map(|r| {
                 let kind: &str = r.try_get("kind").map_err(other)?;
-                let kind = IdentityKind::from_db(kind).ok_or_else(|| StoreError::Other(anyhow::anyhow!("bad identity kind {kind}")))?;
-                Ok((IdentityKey { kind, value: r.try_get("value").map_err(other)? }, ContactId(r.try_get("contact_id").map_err(other)?)))
+                let kind = IdentityKind::from_db(kind).ok_or_else(|| {
+                    StoreError::Other(anyhow::anyhow!("bad identity kind {kind}"))
+                })?;
+                Ok((
+                    IdentityKey {
+                        kind,
+                        value: r.try_get("value").map_err(other)?,
+                    },
+                    ContactId(r.try_get("contact_id").map_err(other)?),
+                ))
             })
             .collect()
     }
@@ -113,22 +134,36 @@ impl WriteTx for PgWriteTx {
         .await
         .map_err(other)?;
         rows.iter()
-            .map(|r| Ok((ContactId(r.try_get("id").map_err(other)?), ContactId(r.try_get("live").map_err(other)?))))
+            .map(|r| {
+                Ok((
+                    ContactId(r.try_get("id").map_err(other)?),
+                    ContactId(r.try_get("live").map_err(other)?),
+                ))
+            })
             .collect()
     }
 
-    async fn insert_contacts(&mut self, contacts: &[ContactFields], now: Micros) -> StoreResult<Vec<ContactId>> {
+    async fn insert_contacts(
+        &mut self,
+        contacts: &[ContactFields],
+        now: Micros,
+    ) -> StoreResult<Vec<ContactId>> {
         if contacts.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<i64> = sqlx::query_scalar("SELECT nextval('contacts_id_seq') FROM generate_series(1, $1)")
-            .bind(contacts.len() as i64)
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(other)?;
-        let col = |f: fn(&ContactFields) -> Option<String>| contacts.iter().map(f).collect::<Vec<_>>();
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT nextval('contacts_id_seq') FROM generate_series(1, $1)")
+                .bind(contacts.len() as i64)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(other)?;
+        let col =
+            |f: fn(&ContactFields) -> Option<String>| contacts.iter().map(f).collect::<Vec<_>>();
         let kinds: Vec<&str> = contacts.iter().map(|f| f.kind.as_str()).collect();
-        let tags: Vec<String> = contacts.iter().map(|f| serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into())).collect();
+        let tags: Vec<String> = contacts
+            .iter()
+            .map(|f| serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into()))
+            .collect();
         let custom: Vec<String> = contacts.iter().map(|f| f.custom.to_string()).collect();
         let contract: Vec<bool> = contacts.iter().map(|f| f.contract_active).collect();
         let ambassador: Vec<bool> = contacts.iter().map(|f| f.ambassador).collect();
@@ -159,8 +194,11 @@ impl WriteTx for PgWriteTx {
         .await
         .map_err(other)?;
         let ids: Vec<ContactId> = ids.into_iter().map(ContactId).collect();
-        let identities: Vec<(IdentityKey, ContactId)> =
-            ids.iter().zip(contacts).flat_map(|(id, f)| f.identities().into_iter().map(move |k| (k, *id))).collect();
+        let identities: Vec<(IdentityKey, ContactId)> = ids
+            .iter()
+            .zip(contacts)
+            .flat_map(|(id, f)| f.identities().into_iter().map(move |k| (k, *id)))
+            .collect();
         self.insert_identities(&identities).await?;
         Ok(ids)
     }
@@ -179,12 +217,24 @@ impl WriteTx for PgWriteTx {
         row.as_ref().map(rows::fields).transpose()
     }
 
-    async fn update_contact(&mut self, id: ContactId, fields: &ContactFields, now: Micros) -> StoreResult<()> {
+    async fn update_contact(
+        &mut self,
+        id: ContactId,
+        fields: &ContactFields,
+        now: Micros,
+    ) -> StoreResult<()> {
         let old = self.contact_fields(id).await?.ok_or(StoreError::NotFound)?;
         let (old_keys, new_keys) = (old.identities(), fields.identities());
-        let gone: Vec<IdentityKey> = old_keys.iter().filter(|k| !new_keys.contains(k)).cloned().collect();
-        let added: Vec<(IdentityKey, ContactId)> =
-            new_keys.iter().filter(|k| !old_keys.contains(k)).map(|k| (k.clone(), id)).collect();
+        let gone: Vec<IdentityKey> = old_keys
+            .iter()
+            .filter(|k| !new_keys.contains(k))
+            .cloned()
+            .collect();
+        let added: Vec<(IdentityKey, ContactId)> = new_keys
+            .iter()
+            .filter(|k| !old_keys.contains(k))
+            .map(|k| (k.clone(), id))
+            .collect();
         self.delete_identities(&gone).await?;
         self.insert_identities(&added).await?;
         sqlx::query(
@@ -242,7 +292,8 @@ impl WriteTx for PgWriteTx {
         let occurred: Vec<i64> = events.iter().map(|e| e.occurred_at).collect();
         let received: Vec<i64> = events.iter().map(|e| e.received_at).collect();
         let contacts: Vec<i64> = events.iter().map(|e| e.contact_id.0).collect();
-        let recipients: Vec<Option<i64>> = events.iter().map(|e| e.recipient_id.map(|c| c.0)).collect();
+        let recipients: Vec<Option<i64>> =
+            events.iter().map(|e| e.recipient_id.map(|c| c.0)).collect();
         let accounts: Vec<Option<i64>> = events.iter().map(|e| e.account_id.map(|c| c.0)).collect();
         let orders: Vec<Option<&str>> = events.iter().map(|e| e.order_id.as_deref()).collect();
         let amounts: Vec<Option<i64>> = events.iter().map(|e| e.amount).collect();
@@ -281,23 +332,31 @@ impl WriteTx for PgWriteTx {
     }
 
     async fn load_orders(&mut self, order_ids: &[String]) -> StoreResult<Vec<OrderState>> {
-        let rows = sqlx::query(concat!("SELECT ", order_columns!(), " FROM orders WHERE workspace_id = $1 AND order_id = ANY($2)"))
-            .bind(self.ws)
-            .bind(order_ids)
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(other)?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            order_columns!(),
+            " FROM orders WHERE workspace_id = $1 AND order_id = ANY($2)"
+        ))
+        .bind(self.ws)
+        .bind(order_ids)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(other)?;
         rows.iter().map(rows::order).collect()
     }
 
     async fn load_orders_of(&mut self, contacts: &[ContactId]) -> StoreResult<Vec<OrderState>> {
         let raw: Vec<i64> = contacts.iter().map(|c| c.0).collect();
-        let rows = sqlx::query(concat!("SELECT ", order_columns!(), " FROM orders WHERE workspace_id = $1 AND contact_id = ANY($2)"))
-            .bind(self.ws)
-            .bind(&raw)
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(other)?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            order_columns!(),
+            " FROM orders WHERE workspace_id = $1 AND contact_id = ANY($2)"
+        ))
+        .bind(self.ws)
+        .bind(&raw)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(other)?;
         rows.iter().map(rows::order).collect()
     }
 
@@ -307,7 +366,8 @@ impl WriteTx for PgWriteTx {
         }
         let ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
         let contacts: Vec<i64> = orders.iter().map(|o| o.contact_id.0).collect();
-        let recipients: Vec<Option<i64>> = orders.iter().map(|o| o.recipient_id.map(|c| c.0)).collect();
+        let recipients: Vec<Option<i64>> =
+            orders.iter().map(|o| o.recipient_id.map(|c| c.0)).collect();
         let accounts: Vec<Option<i64>> = orders.iter().map(|o| o.account_id.map(|c| c.0)).collect();
         let totals: Vec<i64> = orders.iter().map(|o| o.total).collect();
         let refunded: Vec<i64> = orders.iter().map(|o| o.refunded).collect();
@@ -342,7 +402,10 @@ impl WriteTx for PgWriteTx {
         Ok(())
     }
 
-    async fn load_metrics(&mut self, contacts: &[ContactId]) -> StoreResult<Vec<(ContactId, StoredMetrics)>> {
+    async fn load_metrics(
+        &mut self,
+        contacts: &[ContactId],
+    ) -> StoreResult<Vec<(ContactId, StoredMetrics)>> {
         let raw: Vec<i64> = contacts.iter().map(|c| c.0).collect();
         let rows = sqlx::query(concat!(
             "SELECT ",
@@ -362,7 +425,9 @@ impl WriteTx for PgWriteTx {
             return Ok(());
         }
         let col = |f: fn(&StoredMetrics) -> i64| rows.iter().map(|(_, m)| f(m)).collect::<Vec<_>>();
-        let opt = |f: fn(&StoredMetrics) -> Option<i64>| rows.iter().map(|(_, m)| f(m)).collect::<Vec<_>>();
+        let opt = |f: fn(&StoredMetrics) -> Option<i64>| {
+            rows.iter().map(|(_, m)| f(m)).collect::<Vec<_>>()
+        };
         let contacts: Vec<i64> = rows.iter().map(|(c, _)| c.0).collect();
         sqlx::query(concat!(
             "INSERT INTO contact_metrics (workspace_id, ",
@@ -396,7 +461,12 @@ impl WriteTx for PgWriteTx {
         Ok(())
     }
 
-    async fn fold_contact(&mut self, from: ContactId, to: ContactId, now: Micros) -> StoreResult<()> {
+    async fn fold_contact(
+        &mut self,
+        from: ContactId,
+        to: ContactId,
+        now: Micros,
+    ) -> StoreResult<()> {
         let statements = [
             "UPDATE events SET contact_id = $1 WHERE workspace_id = $2 AND contact_id = $3",
             "UPDATE events SET recipient_id = $1 WHERE workspace_id = $2 AND recipient_id = $3",
@@ -416,20 +486,35 @@ impl WriteTx for PgWriteTx {
             "UPDATE contacts SET merged_into = $1 WHERE workspace_id = $2 AND (id = $3 OR merged_into = $3)",
         ];
         for sql in statements {
-            sqlx::query(sql).bind(to.0).bind(self.ws).bind(from.0).execute(&mut *self.tx).await.map_err(other)?;
+            sqlx::query(sql)
+                .bind(to.0)
+                .bind(self.ws)
+                .bind(from.0)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(other)?;
         }
-        sqlx::query("UPDATE contacts SET updated_at = $1 WHERE workspace_id = $2 AND id IN ($3, $4)")
-            .bind(now)
-            .bind(self.ws)
-            .bind(from.0)
-            .bind(to.0)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(other)?;
+        sqlx::query(
+            "UPDATE contacts SET updated_at = $1 WHERE workspace_id = $2 AND id IN ($3, $4)",
+        )
+        .bind(now)
+        .bind(self.ws)
+        .bind(from.0)
+        .bind(to.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(other)?;
         Ok(())
     }
 
-    async fn add_consent(&mut self, contact: ContactId, channel: &str, granted: bool, source: &str, now: Micros) -> StoreResult<()> {
+    async fn add_consent(
+        &mut self,
+        contact: ContactId,
+        channel: &str,
+        granted: bool,
+        source: &str,
+        now: Micros,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO consents (workspace_id, contact_id, channel, granted, source, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -445,7 +530,12 @@ impl WriteTx for PgWriteTx {
         Ok(())
     }
 
-    async fn add_member(&mut self, company: ContactId, person: ContactId, role: Option<&str>) -> StoreResult<()> {
+    async fn add_member(
+        &mut self,
+        company: ContactId,
+        person: ContactId,
+        role: Option<&str>,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO company_members (workspace_id, company_id, person_id, role) VALUES ($1, $2, $3, $4)
              ON CONFLICT (workspace_id, company_id, person_id) DO UPDATE SET role = excluded.role",
@@ -473,13 +563,24 @@ impl WriteTx for PgWriteTx {
     }
 
     async fn clear_projections(&mut self) -> StoreResult<()> {
-        for sql in ["DELETE FROM orders WHERE workspace_id = $1", "DELETE FROM contact_metrics WHERE workspace_id = $1"] {
-            sqlx::query(sql).bind(self.ws).execute(&mut *self.tx).await.map_err(other)?;
+        for sql in [
+            "DELETE FROM orders WHERE workspace_id = $1",
+            "DELETE FROM contact_metrics WHERE workspace_id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(self.ws)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(other)?;
         }
         Ok(())
     }
 
-    async fn events_after(&mut self, after: i64, limit: i64) -> StoreResult<Vec<(i64, ProjectionInput)>> {
+    async fn events_after(
+        &mut self,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, ProjectionInput)>> {
         let rows = sqlx::query(
             "SELECT seq, kind, occurred_at, contact_id, recipient_id, account_id, order_id, amount, detail FROM events
              WHERE workspace_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
@@ -497,8 +598,11 @@ impl WriteTx for PgWriteTx {
                 let kind = match kinds.get(kind_text) {
                     Some(k) => *k,
                     None => {
-                        let k = EventKind::parse(kind_text)
-                            .ok_or_else(|| StoreError::Other(anyhow::anyhow!("unknown event kind {kind_text:?} in the log")))?;
+                        let k = EventKind::parse(kind_text).ok_or_else(|| {
+                            StoreError::Other(anyhow::anyhow!(
+                                "unknown event kind {kind_text:?} in the log"
+                            ))
+                        })?;
                         kinds.insert(kind_text.to_owned(), k);
                         k
                     }
@@ -509,8 +613,14 @@ impl WriteTx for PgWriteTx {
                         kind,
                         occurred_at: r.try_get("occurred_at").map_err(other)?,
                         contact_id: ContactId(r.try_get("contact_id").map_err(other)?),
-                        recipient_id: r.try_get::<Option<i64>, _>("recipient_id").map_err(other)?.map(ContactId),
-                        account_id: r.try_get::<Option<i64>, _>("account_id").map_err(other)?.map(ContactId),
+                        recipient_id: r
+                            .try_get::<Option<i64>, _>("recipient_id")
+                            .map_err(other)?
+                            .map(ContactId),
+                        account_id: r
+                            .try_get::<Option<i64>, _>("account_id")
+                            .map_err(other)?
+                            .map(ContactId),
                         order_id: r.try_get("order_id").map_err(other)?,
                         amount: r.try_get("amount").map_err(other)?,
                         detail: r.try_get("detail").map_err(other)?,

@@ -13,7 +13,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use clientele_core::WorkspaceId;
 use clientele_store::{Store, StoreError, StoreResult, WriteTx, Writer};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -53,7 +55,9 @@ pub(crate) fn other(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e
         && db.is_unique_violation()
     {
-        return StoreError::Conflict { constraint: db.message().to_owned() };
+        return StoreError::Conflict {
+            constraint: db.message().to_owned(),
+        };
     }
     StoreError::Other(e.into())
 }
@@ -61,7 +65,11 @@ pub(crate) fn other(e: sqlx::Error) -> StoreError {
 #[async_trait]
 impl Writer for SqliteStore {
     async fn begin_write(&self, ws: WorkspaceId) -> StoreResult<Box<dyn WriteTx>> {
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(other)?;
+        let tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(other)?;
         Ok(Box::new(write_tx::SqliteWriteTx::new(tx, ws)))
     }
 }
@@ -69,7 +77,10 @@ impl Writer for SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Other(e.into()))
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Other(e.into()))
     }
 
     fn migration_versions(&self) -> Vec<i64> {
@@ -77,7 +88,10 @@ impl Store for SqliteStore {
     }
 
     async fn integrity_check(&self) -> StoreResult<String> {
-        let row: (String,) = sqlx::query_as("PRAGMA integrity_check").fetch_one(&self.pool).await.map_err(other)?;
+        let row: (String,) = sqlx::query_as("PRAGMA integrity_check")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(other)?;
         Ok(row.0)
     }
 

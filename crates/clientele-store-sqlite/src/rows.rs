@@ -68,8 +68,14 @@ pub fn order(row: &SqliteRow) -> StoreResult<OrderState> {
     Ok(OrderState {
         order_id: row.try_get("order_id").map_err(other)?,
         contact_id: ContactId(row.try_get("contact_id").map_err(other)?),
-        recipient_id: row.try_get::<Option<i64>, _>("recipient_id").map_err(other)?.map(ContactId),
-        account_id: row.try_get::<Option<i64>, _>("account_id").map_err(other)?.map(ContactId),
+        recipient_id: row
+            .try_get::<Option<i64>, _>("recipient_id")
+            .map_err(other)?
+            .map(ContactId),
+        account_id: row
+            .try_get::<Option<i64>, _>("account_id")
+            .map_err(other)?
+            .map(ContactId),
         total: row.try_get("total").map_err(other)?,
         refunded: row.try_get("refunded").map_err(other)?,
         fully_refunded: row.try_get("fully_refunded").map_err(other)?,

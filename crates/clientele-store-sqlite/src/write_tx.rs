@@ -32,14 +32,22 @@ impl SqliteWriteTx {
     }
 
     /// `SELECT … WHERE workspace_id = ? AND <column> IN (…)` over chunks of `values`.
-    async fn select_in<T, F>(&mut self, head: &str, column: &str, values: &[T], mut decode: F) -> StoreResult<()>
+    async fn select_in<T, F>(
+        &mut self,
+        head: &str,
+        column: &str,
+        values: &[T],
+        mut decode: F,
+    ) -> StoreResult<()>
     where
         T: for<'q> sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite> + Clone + Send + Sync,
         F: FnMut(&sqlx::sqlite::SqliteRow) -> StoreResult<()>,
     {
         for chunk in values.chunks(IN_CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(head);
-            q.push(" WHERE workspace_id = ").push_bind(self.ws).push(format!(" AND {column} IN ("));
+            q.push(" WHERE workspace_id = ")
+                .push_bind(self.ws)
+                .push(format!(" AND {column} IN ("));
             let mut sep = q.separated(", ");
             for v in chunk {
                 sep.push_bind(v.clone());
@@ -54,11 +62,19 @@ impl SqliteWriteTx {
 
     async fn insert_identities(&mut self, rows: &[(IdentityKey, ContactId)]) -> StoreResult<()> {
         for chunk in rows.chunks(ROW_CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO contact_identities (workspace_id, kind, value, contact_id) ");
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO contact_identities (workspace_id, kind, value, contact_id) ",
+            );
             q.push_values(chunk, |mut b, (key, id)| {
-                b.push_bind(self.ws).push_bind(key.kind.as_str()).push_bind(key.value.clone()).push_bind(id.0);
+                b.push_bind(self.ws)
+                    .push_bind(key.kind.as_str())
+                    .push_bind(key.value.clone())
+                    .push_bind(id.0);
             });
-            q.build().execute(&mut *self.tx).await.map_err(identity_conflict)?;
+            q.build()
+                .execute(&mut *self.tx)
+                .await
+                .map_err(identity_conflict)?;
         }
         Ok(())
     }
@@ -79,34 +95,63 @@ impl SqliteWriteTx {
 
 fn identity_conflict(e: sqlx::Error) -> StoreError {
     match other(e) {
-        StoreError::Conflict { .. } => StoreError::Conflict { constraint: "contact_identities".into() },
+        StoreError::Conflict { .. } => StoreError::Conflict {
+            constraint: "contact_identities".into(),
+        },
         e => e,
     }
 }
 
 #[async_trait]
 impl WriteTx for SqliteWriteTx {
-    async fn existing_events(&mut self, client_ids: &[String]) -> StoreResult<Vec<(String, Vec<u8>)>> {
+    async fn existing_events(
+        &mut self,
+        client_ids: &[String],
+    ) -> StoreResult<Vec<(String, Vec<u8>)>> {
         let mut out = Vec::new();
-        self.select_in("SELECT client_id, body_hash FROM events", "client_id", client_ids, |r| {
-            out.push((r.try_get("client_id").map_err(other)?, r.try_get("body_hash").map_err(other)?));
-            Ok(())
-        })
+        self.select_in(
+            "SELECT client_id, body_hash FROM events",
+            "client_id",
+            client_ids,
+            |r| {
+                out.push((
+                    r.try_get("client_id").map_err(other)?,
+                    r.try_get("body_hash").map_err(other)?,
+                ));
+                Ok(())
+            },
+        )
         .await?;
         Ok(out)
     }
 
-    async fn resolve(&mut self, keys: &[IdentityKey]) -> StoreResult<Vec<(IdentityKey, ContactId)>> {
+    async fn resolve(
+        &mut self,
+        keys: &[IdentityKey],
+    ) -> StoreResult<Vec<(IdentityKey, ContactId)>> {
         let mut out = Vec::new();
-        for kind in [IdentityKind::ExternalId, IdentityKind::Email, IdentityKind::Phone] {
-            let values: Vec<String> = keys.iter().filter(|k| k.kind == kind).map(|k| k.value.clone()).collect();
+        for kind in [
+            IdentityKind::ExternalId,
+            IdentityKind::Email,
+            IdentityKind::Phone,
+        ] {
+            let values: Vec<String> = keys
+                .iter()
+                .filter(|k| k.kind == kind)
+                .map(|k| k.value.clone())
+                .collect();
             if values.is_empty() {
                 continue;
             }
             let mut rows = Vec::new();
             for chunk in values.chunks(IN_CHUNK) {
-                let mut q = QueryBuilder::<Sqlite>::new("SELECT value, contact_id FROM contact_identities WHERE workspace_id = ");
-                q.push_bind(self.ws).push(" AND kind = ").push_bind(kind.as_str()).push(" AND value IN (");
+                let mut q = QueryBuilder::<Sqlite>::new(
+                    "SELECT value, contact_id FROM contact_identities WHERE workspace_id = ",
+                );
+                q.push_bind(self.ws)
+                    .push(" AND kind = ")
+                    .push_bind(kind.as_str())
+                    .push(" AND value IN (");
                 let mut sep = q.separated(", ");
                 for v in chunk {
                     sep.push_bind(v.clone());
@@ -115,7 +160,13 @@ impl WriteTx for SqliteWriteTx {
                 rows.extend(q.build().fetch_all(&mut *self.tx).await.map_err(other)?);
             }
             for r in rows {
-                out.push((IdentityKey { kind, value: r.try_get("value").map_err(other)? }, ContactId(r.try_get("contact_id").map_err(other)?)));
+                out.push((
+                    IdentityKey {
+                        kind,
+                        value: r.try_get("value").map_err(other)?,
+                    },
+                    ContactId(r.try_get("contact_id").map_err(other)?),
+                ));
             }
         }
         Ok(out)
@@ -124,20 +175,29 @@ impl WriteTx for SqliteWriteTx {
     async fn live_ids(&mut self, ids: &[ContactId]) -> StoreResult<Vec<(ContactId, ContactId)>> {
         let raw: Vec<i64> = ids.iter().map(|c| c.0).collect();
         let mut out = Vec::new();
-        self.select_in("SELECT id, merged_into, deleted_at FROM contacts", "id", &raw, |r| {
-            let id: i64 = r.try_get("id").map_err(other)?;
-            let merged: Option<i64> = r.try_get("merged_into").map_err(other)?;
-            let deleted: Option<i64> = r.try_get("deleted_at").map_err(other)?;
-            if deleted.is_none() {
-                out.push((ContactId(id), ContactId(merged.unwrap_or(id))));
-            }
-            Ok(())
-        })
+        self.select_in(
+            "SELECT id, merged_into, deleted_at FROM contacts",
+            "id",
+            &raw,
+            |r| {
+                let id: i64 = r.try_get("id").map_err(other)?;
+                let merged: Option<i64> = r.try_get("merged_into").map_err(other)?;
+                let deleted: Option<i64> = r.try_get("deleted_at").map_err(other)?;
+                if deleted.is_none() {
+                    out.push((ContactId(id), ContactId(merged.unwrap_or(id))));
+                }
+                Ok(())
+            },
+        )
         .await?;
         Ok(out)
     }
 
-    async fn insert_contacts(&mut self, contacts: &[ContactFields], now: Micros) -> StoreResult<Vec<ContactId>> {
+    async fn insert_contacts(
+        &mut self,
+        contacts: &[ContactFields],
+        now: Micros,
+    ) -> StoreResult<Vec<ContactId>> {
         if contacts.is_empty() {
             return Ok(Vec::new());
         }
@@ -146,7 +206,9 @@ impl WriteTx for SqliteWriteTx {
             .fetch_one(&mut *self.tx)
             .await
             .map_err(other)?;
-        let ids: Vec<ContactId> = (1..=contacts.len() as i64).map(|i| ContactId(max + i)).collect();
+        let ids: Vec<ContactId> = (1..=contacts.len() as i64)
+            .map(|i| ContactId(max + i))
+            .collect();
         let pairs: Vec<(&ContactId, &ContactFields)> = ids.iter().zip(contacts).collect();
         for chunk in pairs.chunks(ROW_CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
@@ -171,8 +233,11 @@ impl WriteTx for SqliteWriteTx {
             });
             q.build().execute(&mut *self.tx).await.map_err(other)?;
         }
-        let identities: Vec<(IdentityKey, ContactId)> =
-            ids.iter().zip(contacts).flat_map(|(id, f)| f.identities().into_iter().map(move |k| (k, *id))).collect();
+        let identities: Vec<(IdentityKey, ContactId)> = ids
+            .iter()
+            .zip(contacts)
+            .flat_map(|(id, f)| f.identities().into_iter().map(move |k| (k, *id)))
+            .collect();
         self.insert_identities(&identities).await?;
         Ok(ids)
     }
@@ -191,12 +256,24 @@ impl WriteTx for SqliteWriteTx {
         row.as_ref().map(rows::fields).transpose()
     }
 
-    async fn update_contact(&mut self, id: ContactId, fields: &ContactFields, now: Micros) -> StoreResult<()> {
+    async fn update_contact(
+        &mut self,
+        id: ContactId,
+        fields: &ContactFields,
+        now: Micros,
+    ) -> StoreResult<()> {
         let old = self.contact_fields(id).await?.ok_or(StoreError::NotFound)?;
         let (old_keys, new_keys) = (old.identities(), fields.identities());
-        let gone: Vec<IdentityKey> = old_keys.iter().filter(|k| !new_keys.contains(k)).cloned().collect();
-        let added: Vec<(IdentityKey, ContactId)> =
-            new_keys.iter().filter(|k| !old_keys.contains(k)).map(|k| (k.clone(), id)).collect();
+        let gone: Vec<IdentityKey> = old_keys
+            .iter()
+            .filter(|k| !new_keys.contains(k))
+            .cloned()
+            .collect();
+        let added: Vec<(IdentityKey, ContactId)> = new_keys
+            .iter()
+            .filter(|k| !old_keys.contains(k))
+            .map(|k| (k.clone(), id))
+            .collect();
         self.delete_identities(&gone).await?;
         self.insert_identities(&added).await?;
         sqlx::query(
@@ -272,10 +349,15 @@ impl WriteTx for SqliteWriteTx {
 
     async fn load_orders(&mut self, order_ids: &[String]) -> StoreResult<Vec<OrderState>> {
         let mut out = Vec::new();
-        self.select_in(concat!("SELECT ", order_columns!(), " FROM orders"), "order_id", order_ids, |r| {
-            out.push(rows::order(r)?);
-            Ok(())
-        })
+        self.select_in(
+            concat!("SELECT ", order_columns!(), " FROM orders"),
+            "order_id",
+            order_ids,
+            |r| {
+                out.push(rows::order(r)?);
+                Ok(())
+            },
+        )
         .await?;
         Ok(out)
     }
@@ -283,17 +365,26 @@ impl WriteTx for SqliteWriteTx {
     async fn load_orders_of(&mut self, contacts: &[ContactId]) -> StoreResult<Vec<OrderState>> {
         let raw: Vec<i64> = contacts.iter().map(|c| c.0).collect();
         let mut out = Vec::new();
-        self.select_in(concat!("SELECT ", order_columns!(), " FROM orders"), "contact_id", &raw, |r| {
-            out.push(rows::order(r)?);
-            Ok(())
-        })
+        self.select_in(
+            concat!("SELECT ", order_columns!(), " FROM orders"),
+            "contact_id",
+            &raw,
+            |r| {
+                out.push(rows::order(r)?);
+                Ok(())
+            },
+        )
         .await?;
         Ok(out)
     }
 
     async fn save_orders(&mut self, orders: &[OrderState]) -> StoreResult<()> {
         for chunk in orders.chunks(ROW_CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(concat!("INSERT INTO orders (workspace_id, ", order_columns!(), ") "));
+            let mut q = QueryBuilder::<Sqlite>::new(concat!(
+                "INSERT INTO orders (workspace_id, ",
+                order_columns!(),
+                ") "
+            ));
             q.push_values(chunk, |mut b, o| {
                 b.push_bind(self.ws)
                     .push_bind(o.order_id.clone())
@@ -318,20 +409,32 @@ impl WriteTx for SqliteWriteTx {
         Ok(())
     }
 
-    async fn load_metrics(&mut self, contacts: &[ContactId]) -> StoreResult<Vec<(ContactId, StoredMetrics)>> {
+    async fn load_metrics(
+        &mut self,
+        contacts: &[ContactId],
+    ) -> StoreResult<Vec<(ContactId, StoredMetrics)>> {
         let raw: Vec<i64> = contacts.iter().map(|c| c.0).collect();
         let mut out = Vec::new();
-        self.select_in(concat!("SELECT ", metrics_columns!(), " FROM contact_metrics"), "contact_id", &raw, |r| {
-            out.push(rows::metrics(r)?);
-            Ok(())
-        })
+        self.select_in(
+            concat!("SELECT ", metrics_columns!(), " FROM contact_metrics"),
+            "contact_id",
+            &raw,
+            |r| {
+                out.push(rows::metrics(r)?);
+                Ok(())
+            },
+        )
         .await?;
         Ok(out)
     }
 
     async fn save_metrics(&mut self, rows: &[(ContactId, StoredMetrics)]) -> StoreResult<()> {
         for chunk in rows.chunks(ROW_CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(concat!("INSERT INTO contact_metrics (workspace_id, ", metrics_columns!(), ") "));
+            let mut q = QueryBuilder::<Sqlite>::new(concat!(
+                "INSERT INTO contact_metrics (workspace_id, ",
+                metrics_columns!(),
+                ") "
+            ));
             q.push_values(chunk, |mut b, (c, m)| {
                 b.push_bind(self.ws)
                     .push_bind(c.0)
@@ -362,7 +465,12 @@ impl WriteTx for SqliteWriteTx {
         Ok(())
     }
 
-    async fn fold_contact(&mut self, from: ContactId, to: ContactId, now: Micros) -> StoreResult<()> {
+    async fn fold_contact(
+        &mut self,
+        from: ContactId,
+        to: ContactId,
+        now: Micros,
+    ) -> StoreResult<()> {
         let statements = [
             "UPDATE events SET contact_id = $1 WHERE workspace_id = $2 AND contact_id = $3",
             "UPDATE events SET recipient_id = $1 WHERE workspace_id = $2 AND recipient_id = $3",
@@ -380,20 +488,35 @@ impl WriteTx for SqliteWriteTx {
             "UPDATE contacts SET merged_into = $1 WHERE workspace_id = $2 AND (id = $3 OR merged_into = $3)",
         ];
         for sql in statements {
-            sqlx::query(sql).bind(to.0).bind(self.ws).bind(from.0).execute(&mut *self.tx).await.map_err(other)?;
+            sqlx::query(sql)
+                .bind(to.0)
+                .bind(self.ws)
+                .bind(from.0)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(other)?;
         }
-        sqlx::query("UPDATE contacts SET updated_at = $1 WHERE workspace_id = $2 AND id IN ($3, $4)")
-            .bind(now)
-            .bind(self.ws)
-            .bind(from.0)
-            .bind(to.0)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(other)?;
+        sqlx::query(
+            "UPDATE contacts SET updated_at = $1 WHERE workspace_id = $2 AND id IN ($3, $4)",
+        )
+        .bind(now)
+        .bind(self.ws)
+        .bind(from.0)
+        .bind(to.0)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(other)?;
         Ok(())
     }
 
-    async fn add_consent(&mut self, contact: ContactId, channel: &str, granted: bool, source: &str, now: Micros) -> StoreResult<()> {
+    async fn add_consent(
+        &mut self,
+        contact: ContactId,
+        channel: &str,
+        granted: bool,
+        source: &str,
+        now: Micros,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO consents (workspace_id, contact_id, channel, granted, source, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -409,7 +532,12 @@ impl WriteTx for SqliteWriteTx {
         Ok(())
     }
 
-    async fn add_member(&mut self, company: ContactId, person: ContactId, role: Option<&str>) -> StoreResult<()> {
+    async fn add_member(
+        &mut self,
+        company: ContactId,
+        person: ContactId,
+        role: Option<&str>,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO company_members (workspace_id, company_id, person_id, role) VALUES ($1, $2, $3, $4)
              ON CONFLICT (workspace_id, company_id, person_id) DO UPDATE SET role = excluded.role",
@@ -437,13 +565,24 @@ impl WriteTx for SqliteWriteTx {
     }
 
     async fn clear_projections(&mut self) -> StoreResult<()> {
-        for sql in ["DELETE FROM orders WHERE workspace_id = $1", "DELETE FROM contact_metrics WHERE workspace_id = $1"] {
-            sqlx::query(sql).bind(self.ws).execute(&mut *self.tx).await.map_err(other)?;
+        for sql in [
+            "DELETE FROM orders WHERE workspace_id = $1",
+            "DELETE FROM contact_metrics WHERE workspace_id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(self.ws)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(other)?;
         }
         Ok(())
     }
 
-    async fn events_after(&mut self, after: i64, limit: i64) -> StoreResult<Vec<(i64, ProjectionInput)>> {
+    async fn events_after(
+        &mut self,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, ProjectionInput)>> {
         let rows = sqlx::query(
             "SELECT seq, kind, occurred_at, contact_id, recipient_id, account_id, order_id, amount, detail FROM events
              WHERE workspace_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
@@ -461,8 +600,11 @@ impl WriteTx for SqliteWriteTx {
                 let kind = match kinds.get(kind_text) {
                     Some(k) => *k,
                     None => {
-                        let k = EventKind::parse(kind_text)
-                            .ok_or_else(|| StoreError::Other(anyhow::anyhow!("unknown event kind {kind_text:?} in the log")))?;
+                        let k = EventKind::parse(kind_text).ok_or_else(|| {
+                            StoreError::Other(anyhow::anyhow!(
+                                "unknown event kind {kind_text:?} in the log"
+                            ))
+                        })?;
                         kinds.insert(kind_text.to_owned(), k);
                         k
                     }
@@ -473,8 +615,14 @@ impl WriteTx for SqliteWriteTx {
                         kind,
                         occurred_at: r.try_get("occurred_at").map_err(other)?,
                         contact_id: ContactId(r.try_get("contact_id").map_err(other)?),
-                        recipient_id: r.try_get::<Option<i64>, _>("recipient_id").map_err(other)?.map(ContactId),
-                        account_id: r.try_get::<Option<i64>, _>("account_id").map_err(other)?.map(ContactId),
+                        recipient_id: r
+                            .try_get::<Option<i64>, _>("recipient_id")
+                            .map_err(other)?
+                            .map(ContactId),
+                        account_id: r
+                            .try_get::<Option<i64>, _>("account_id")
+                            .map_err(other)?
+                            .map(ContactId),
                         order_id: r.try_get("order_id").map_err(other)?,
                         amount: r.try_get("amount").map_err(other)?,
                         detail: r.try_get("detail").map_err(other)?,

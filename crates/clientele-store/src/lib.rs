@@ -34,7 +34,12 @@ pub trait WorkspaceStore: Send + Sync {
     /// All workspaces, by id.
     async fn workspaces(&self) -> StoreResult<Vec<Workspace>>;
     /// Store the SHA-256 hash of a new API token.
-    async fn create_token(&self, ws: WorkspaceId, token_hash: &[u8], label: &str) -> StoreResult<()>;
+    async fn create_token(
+        &self,
+        ws: WorkspaceId,
+        token_hash: &[u8],
+        label: &str,
+    ) -> StoreResult<()>;
     /// The workspace a token hash belongs to.
     async fn workspace_for_token(&self, token_hash: &[u8]) -> StoreResult<Option<Workspace>>;
 }
@@ -45,11 +50,24 @@ pub trait ContactReader: Send + Sync {
     /// A live contact (not merged away or deleted).
     async fn contact(&self, ws: WorkspaceId, id: ContactId) -> StoreResult<Option<Contact>>;
     /// Search, ordered by id, keyset-paginated.
-    async fn search_contacts(&self, ws: WorkspaceId, query: &ContactQuery) -> StoreResult<Vec<Contact>>;
+    async fn search_contacts(
+        &self,
+        ws: WorkspaceId,
+        query: &ContactQuery,
+    ) -> StoreResult<Vec<Contact>>;
     /// Events of a contact, newest first.
-    async fn timeline(&self, ws: WorkspaceId, id: ContactId, page: &TimelinePage) -> StoreResult<Vec<StoredEvent>>;
+    async fn timeline(
+        &self,
+        ws: WorkspaceId,
+        id: ContactId,
+        page: &TimelinePage,
+    ) -> StoreResult<Vec<StoredEvent>>;
     /// Stored metrics and the payment times of counting orders.
-    async fn metrics(&self, ws: WorkspaceId, id: ContactId) -> StoreResult<(StoredMetrics, Vec<Micros>)>;
+    async fn metrics(
+        &self,
+        ws: WorkspaceId,
+        id: ContactId,
+    ) -> StoreResult<(StoredMetrics, Vec<Micros>)>;
     /// Consent records of a contact, oldest first.
     async fn consents(&self, ws: WorkspaceId, id: ContactId) -> StoreResult<Vec<Consent>>;
     /// People who belong to a company.

@@ -52,22 +52,41 @@ impl TestDb {
         let url = format!("sqlite:{}", dir.path().join("test.db").display());
         let store = SqliteStore::connect(&url).await.expect("open SQLite");
         store.migrate().await.expect("migrate SQLite");
-        Self { store: Arc::new(store), url, backend: Backend::Sqlite, pg: None, _dir: Some(dir) }
+        Self {
+            store: Arc::new(store),
+            url,
+            backend: Backend::Sqlite,
+            pg: None,
+            _dir: Some(dir),
+        }
     }
 
     /// A fresh PostgreSQL database.
     pub async fn postgres() -> Self {
         let admin = postgres_admin_url();
         let name = format!("clientele_test_{:016x}", rand::random::<u64>());
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("connect to the test PostgreSQL");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create database");
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+            .await
+            .expect("connect to the test PostgreSQL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
         let url = match admin.rsplit_once('/') {
             Some((base, _)) => format!("{base}/{name}"),
             None => panic!("CLIENTELE_TEST_POSTGRES_URL must end in /DATABASE"),
         };
-        let store = PgStore::connect(&url).await.expect("connect to the test database");
+        let store = PgStore::connect(&url)
+            .await
+            .expect("connect to the test database");
         store.migrate().await.expect("migrate PostgreSQL");
-        Self { store: Arc::new(store), url, backend: Backend::Postgres, pg: Some((admin, name)), _dir: None }
+        Self {
+            store: Arc::new(store),
+            url,
+            backend: Backend::Postgres,
+            pg: Some((admin, name)),
+            _dir: None,
+        }
     }
 
     /// Create a workspace (USD, UTC, phone region VN) with this name.
@@ -83,21 +102,33 @@ impl TestDb {
             time_zone: tz.into(),
             phone_region: "VN".into(),
         };
-        self.store.create_workspace(&new).await.expect("create workspace")
+        self.store
+            .create_workspace(&new)
+            .await
+            .expect("create workspace")
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some((admin, name)) = self.pg.take() else { return };
+        let Some((admin, name)) = self.pg.take() else {
+            return;
+        };
         // Drop runs outside async context: a short-lived runtime on its own thread.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             rt.block_on(async move {
-                if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                        .execute(&mut conn)
-                        .await;
+                if let Ok(mut conn) =
+                    <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await
+                {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
                 }
             });
         })

@@ -3,7 +3,10 @@ use crate::contact::{IdentityKey, IdentityKind};
 use serde_json::json;
 
 fn ctx() -> EventContext {
-    EventContext { currency: Currency::parse("USD").unwrap(), region: Region::parse("VN").unwrap() }
+    EventContext {
+        currency: Currency::parse("USD").unwrap(),
+        region: Region::parse("VN").unwrap(),
+    }
 }
 
 fn paid(total: Value) -> Value {
@@ -21,15 +24,41 @@ fn a_paid_order_parses_with_its_amount_and_contact() {
     assert_eq!(e.kind, EventKind::OrderPaid);
     assert_eq!(e.amount, Some(1129));
     assert_eq!(e.order_id.as_deref(), Some("o1"));
-    assert_eq!(e.contact, ContactRef::Identity(IdentityKey { kind: IdentityKind::ExternalId, value: "00001".into() }));
+    assert_eq!(
+        e.contact,
+        ContactRef::Identity(IdentityKey {
+            kind: IdentityKind::ExternalId,
+            value: "00001".into()
+        })
+    );
 }
 
 #[test]
 fn negative_and_overflowing_amounts_name_the_field() {
-    assert_eq!(ValidEvent::parse(&paid(json!(-1)), &ctx()).unwrap_err().field, "data.total");
-    assert_eq!(ValidEvent::parse(&paid(json!(1e30)), &ctx()).unwrap_err().field, "data.total");
-    assert_eq!(ValidEvent::parse(&paid(json!(18446744073709551615u64)), &ctx()).unwrap_err().field, "data.total");
-    assert_eq!(ValidEvent::parse(&paid(json!("12")), &ctx()).unwrap_err().field, "data.total");
+    assert_eq!(
+        ValidEvent::parse(&paid(json!(-1)), &ctx())
+            .unwrap_err()
+            .field,
+        "data.total"
+    );
+    assert_eq!(
+        ValidEvent::parse(&paid(json!(1e30)), &ctx())
+            .unwrap_err()
+            .field,
+        "data.total"
+    );
+    assert_eq!(
+        ValidEvent::parse(&paid(json!(18446744073709551615u64)), &ctx())
+            .unwrap_err()
+            .field,
+        "data.total"
+    );
+    assert_eq!(
+        ValidEvent::parse(&paid(json!("12")), &ctx())
+            .unwrap_err()
+            .field,
+        "data.total"
+    );
 }
 
 #[test]
@@ -40,7 +69,12 @@ fn unknown_and_foreign_currencies_are_rejected() {
     assert_eq!(e.field, "data.currency");
     assert!(e.reason.contains("ISO 4217"));
     v["data"]["currency"] = json!("VND");
-    assert!(ValidEvent::parse(&v, &ctx()).unwrap_err().reason.contains("base currency"));
+    assert!(
+        ValidEvent::parse(&v, &ctx())
+            .unwrap_err()
+            .reason
+            .contains("base currency")
+    );
 }
 
 #[test]
@@ -50,24 +84,36 @@ fn unknown_kinds_and_bad_times_are_rejected() {
     assert_eq!(ValidEvent::parse(&v, &ctx()).unwrap_err().field, "kind");
     let mut v = paid(json!(100));
     v["occurred_at"] = json!("1997-02-30T00:00:00Z");
-    assert_eq!(ValidEvent::parse(&v, &ctx()).unwrap_err().field, "occurred_at");
+    assert_eq!(
+        ValidEvent::parse(&v, &ctx()).unwrap_err().field,
+        "occurred_at"
+    );
 }
 
 #[test]
 fn bad_lines_name_their_index() {
     let mut v = paid(json!(100));
     v["data"]["lines"][0]["quantity"] = json!(0);
-    assert_eq!(ValidEvent::parse(&v, &ctx()).unwrap_err().field, "data.lines[0].quantity");
+    assert_eq!(
+        ValidEvent::parse(&v, &ctx()).unwrap_err().field,
+        "data.lines[0].quantity"
+    );
 }
 
 #[test]
 fn interactions_need_a_known_type() {
     let v = json!({"id": "i1", "kind": "interaction", "occurred_at": "2026-01-01T00:00:00Z",
                    "contact": {"email": "lan@example.vn"}, "data": {"type": "demo_request", "page": "/pricing"}});
-    assert_eq!(ValidEvent::parse(&v, &ctx()).unwrap().detail.as_deref(), Some("demo_request"));
+    assert_eq!(
+        ValidEvent::parse(&v, &ctx()).unwrap().detail.as_deref(),
+        Some("demo_request")
+    );
     let mut bad = v.clone();
     bad["data"]["type"] = json!("telepathy");
-    assert_eq!(ValidEvent::parse(&bad, &ctx()).unwrap_err().field, "data.type");
+    assert_eq!(
+        ValidEvent::parse(&bad, &ctx()).unwrap_err().field,
+        "data.type"
+    );
 }
 
 #[test]
@@ -77,7 +123,10 @@ fn refunds_may_be_partial_or_full() {
     assert_eq!(ValidEvent::parse(&full, &ctx()).unwrap().amount, None);
     let mut part = full.clone();
     part["data"]["amount"] = json!(500);
-    assert_eq!(ValidEvent::parse(&part, &ctx()).unwrap_err().field, "data.currency");
+    assert_eq!(
+        ValidEvent::parse(&part, &ctx()).unwrap_err().field,
+        "data.currency"
+    );
     part["data"]["currency"] = json!("USD");
     assert_eq!(ValidEvent::parse(&part, &ctx()).unwrap().amount, Some(500));
 }

@@ -38,7 +38,10 @@ pub fn parse(bytes: &[u8], ws: &Workspace) -> Parsed {
             [c, d, q, v] => (*c, *d, *q, *v),
             [c, _, d, q, v] => (*c, *d, *q, *v),
             _ => {
-                out.rejects.push(reject("line", format!("expected 4 or 5 columns, found {}", cols.len())));
+                out.rejects.push(reject(
+                    "line",
+                    format!("expected 4 or 5 columns, found {}", cols.len()),
+                ));
                 continue;
             }
         };
@@ -50,7 +53,10 @@ pub fn parse(bytes: &[u8], ws: &Workspace) -> Parsed {
             }
         };
         let Ok(quantity) = qty.parse::<i64>() else {
-            out.rejects.push(reject("number_of_cds", format!("{qty:?} is not a whole number")));
+            out.rejects.push(reject(
+                "number_of_cds",
+                format!("{qty:?} is not a whole number"),
+            ));
             continue;
         };
         let total = match parse_major_amount(dollars, usd) {

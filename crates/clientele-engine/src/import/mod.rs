@@ -73,7 +73,10 @@ pub async fn import(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> StoreResult<ImportReport> {
     let parsed = parse(bytes, format, ws);
-    let mut report = ImportReport { rejects: parsed.rejects, ..Default::default() };
+    let mut report = ImportReport {
+        rejects: parsed.rejects,
+        ..Default::default()
+    };
     let total = parsed.events.len() as u64;
     let mut done = 0;
     for chunk in parsed.events.chunks(BATCH) {
@@ -84,10 +87,21 @@ pub async fn import(
                 ItemStatus::Created => report.imported += 1,
                 ItemStatus::Duplicate => report.duplicates += 1,
                 ItemStatus::Conflict | ItemStatus::Error => {
-                    let e = result.error.unwrap_or_else(|| clientele_core::FieldError::new("", "refused"));
+                    let e = result
+                        .error
+                        .unwrap_or_else(|| clientele_core::FieldError::new("", "refused"));
                     // A file line may carry several events (placed, paid…); report it once.
-                    if !report.rejects.iter().any(|r| r.line == *line && r.reason == e.reason) {
-                        report.rejects.push(Reject { line: *line, column: e.field, reason: e.reason, raw: raw.clone() });
+                    if !report
+                        .rejects
+                        .iter()
+                        .any(|r| r.line == *line && r.reason == e.reason)
+                    {
+                        report.rejects.push(Reject {
+                            line: *line,
+                            column: e.field,
+                            reason: e.reason,
+                            raw: raw.clone(),
+                        });
                     }
                 }
             }

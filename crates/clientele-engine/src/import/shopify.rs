@@ -40,7 +40,12 @@ pub fn parse(bytes: &[u8]) -> Parsed {
     let headers = match reader.byte_headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            out.rejects.push(Reject { line: 1, column: "header".into(), reason: e.to_string(), raw: String::new() });
+            out.rejects.push(Reject {
+                line: 1,
+                column: "header".into(),
+                reason: e.to_string(),
+                raw: String::new(),
+            });
             return out;
         }
     };
@@ -50,7 +55,12 @@ pub fn parse(bytes: &[u8]) -> Parsed {
             Some(p) => index[i] = p,
             None => {
                 let raw = String::from_utf8_lossy(headers.as_slice()).into_owned();
-                out.rejects.push(Reject { line: 1, column: (*name).into(), reason: "column is missing from the header".into(), raw });
+                out.rejects.push(Reject {
+                    line: 1,
+                    column: (*name).into(),
+                    reason: "column is missing from the header".into(),
+                    raw,
+                });
                 return out;
             }
         }
@@ -65,12 +75,19 @@ pub fn parse(bytes: &[u8]) -> Parsed {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                out.rejects.push(Reject { line, column: "row".into(), reason: e.to_string(), raw: String::new() });
+                out.rejects.push(Reject {
+                    line,
+                    column: "row".into(),
+                    reason: e.to_string(),
+                    raw: String::new(),
+                });
                 continue;
             }
         }
         let end = reader.position().byte() as usize;
-        let raw = String::from_utf8_lossy(bytes.get(start..end).unwrap_or_default()).trim_end().to_owned();
+        let raw = String::from_utf8_lossy(bytes.get(start..end).unwrap_or_default())
+            .trim_end()
+            .to_owned();
         let mut fields = Vec::with_capacity(COLUMNS.len());
         let mut bad = None;
         for (i, col) in index.iter().enumerate() {
@@ -83,7 +100,12 @@ pub fn parse(bytes: &[u8]) -> Parsed {
             }
         }
         match bad {
-            Some((column, reason)) => out.rejects.push(Reject { line, column: column.into(), reason, raw }),
+            Some((column, reason)) => out.rejects.push(Reject {
+                line,
+                column: column.into(),
+                reason,
+                raw,
+            }),
             None => rows.push(Row { line, raw, fields }),
         }
     }
@@ -97,12 +119,22 @@ pub fn parse(bytes: &[u8]) -> Parsed {
         match order_events(&rows[start..end]) {
             Ok(events) => {
                 for e in events {
-                    out.events.push((rows[start].line, rows[start].raw.clone(), e));
+                    out.events
+                        .push((rows[start].line, rows[start].raw.clone(), e));
                 }
             }
             Err((line, column, reason)) => {
-                let raw = rows[start..end].iter().find(|r| r.line == line).map(|r| r.raw.clone()).unwrap_or_default();
-                out.rejects.push(Reject { line, column: column.into(), reason, raw });
+                let raw = rows[start..end]
+                    .iter()
+                    .find(|r| r.line == line)
+                    .map(|r| r.raw.clone())
+                    .unwrap_or_default();
+                out.rejects.push(Reject {
+                    line,
+                    column: column.into(),
+                    reason,
+                    raw,
+                });
             }
         }
         start = end;
@@ -129,7 +161,9 @@ fn order_events(rows: &[Row]) -> Result<Vec<Value>, RowError> {
         if text.is_empty() {
             return Ok(None);
         }
-        parse_major_amount(text, currency).map(Some).map_err(|e| err(row, col, e))
+        parse_major_amount(text, currency)
+            .map(Some)
+            .map_err(|e| err(row, col, e))
     };
     let total = amount(first, 6)?.ok_or_else(|| err(first, 6, "is required".into()))?;
     let instant = |row: &Row, col: usize| -> Result<Option<String>, RowError> {
@@ -137,7 +171,9 @@ fn order_events(rows: &[Row]) -> Result<Vec<Value>, RowError> {
         if text.is_empty() {
             return Ok(None);
         }
-        parse_shopify_time(text).map(Some).map_err(|e| err(row, col, e))
+        parse_shopify_time(text)
+            .map(Some)
+            .map_err(|e| err(row, col, e))
     };
     let created = instant(first, 4)?.ok_or_else(|| err(first, 4, "is required".into()))?;
     let paid = instant(first, 3)?;
@@ -149,14 +185,19 @@ fn order_events(rows: &[Row]) -> Result<Vec<Value>, RowError> {
         if item.is_empty() {
             return Err(err(row, 7, "is empty".into()));
         }
-        let quantity: i64 = row.get(8).parse().map_err(|_| err(row, 8, format!("{:?} is not a whole number", row.get(8))))?;
+        let quantity: i64 = row
+            .get(8)
+            .parse()
+            .map_err(|_| err(row, 8, format!("{:?} is not a whole number", row.get(8))))?;
         let price = amount(row, 9)?.ok_or_else(|| err(row, 9, "is required".into()))?;
         lines.push(json!({"sku": item, "name": item, "quantity": quantity, "unit_price": price}));
     }
     let contact = json!({"email": email});
     let code = currency.code();
     let order = json!({"order_id": name, "total": total, "currency": code, "lines": lines});
-    let mut events = vec![json!({"id": format!("shopify:{name}:placed"), "kind": "order.placed", "occurred_at": created, "contact": contact, "data": order})];
+    let mut events = vec![
+        json!({"id": format!("shopify:{name}:placed"), "kind": "order.placed", "occurred_at": created, "contact": contact, "data": order}),
+    ];
     if let Some(paid) = &paid {
         events.push(json!({"id": format!("shopify:{name}:paid"), "kind": "order.paid", "occurred_at": paid, "contact": contact, "data": order}));
     }

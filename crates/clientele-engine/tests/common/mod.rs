@@ -33,12 +33,22 @@ pub fn statuses(results: &[ItemResult]) -> Vec<ItemStatus> {
 }
 
 pub async fn ingest_ok(store: &dyn Store, ws: &Workspace, events: &[Value]) -> Vec<ItemResult> {
-    clientele_engine::ingest(store, ws, events).await.expect("ingest")
+    clientele_engine::ingest(store, ws, events)
+        .await
+        .expect("ingest")
 }
 
 pub async fn by_external_id(store: &dyn Store, ws: &Workspace, external_id: &str) -> ContactId {
-    let q = ContactQuery { external_id: Some(external_id.into()), limit: 10, ..Default::default() };
+    let q = ContactQuery {
+        external_id: Some(external_id.into()),
+        limit: 10,
+        ..Default::default()
+    };
     let found = store.search_contacts(ws.id, &q).await.expect("search");
-    assert_eq!(found.len(), 1, "exactly one contact with external id {external_id}");
+    assert_eq!(
+        found.len(),
+        1,
+        "exactly one contact with external id {external_id}"
+    );
     found[0].id
 }

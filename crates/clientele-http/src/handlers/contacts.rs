@@ -69,14 +69,21 @@ fn parse_limit(raw: Option<&str>) -> Result<i64, ApiError> {
         None => Ok(DEFAULT_LIMIT),
         Some(s) => match s.parse::<i64>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            _ => Err(FieldError::new("limit", format!("must be a whole number from 1 to {MAX_LIMIT}")).into()),
+            _ => Err(FieldError::new(
+                "limit",
+                format!("must be a whole number from 1 to {MAX_LIMIT}"),
+            )
+            .into()),
         },
     }
 }
 
 fn parse_cursor(raw: Option<&str>) -> Result<Option<i64>, ApiError> {
-    raw.map(|s| s.parse::<i64>().map_err(|_| FieldError::new("cursor", "is not a cursor from a previous page").into()))
-        .transpose()
+    raw.map(|s| {
+        s.parse::<i64>()
+            .map_err(|_| FieldError::new("cursor", "is not a cursor from a previous page").into())
+    })
+    .transpose()
 }
 
 fn region(ws: &Workspace) -> Region {
@@ -94,20 +101,34 @@ pub async fn list_contacts(
     let limit = parse_limit(p.limit.as_deref())?;
     let query = ContactQuery {
         external_id: p.external_id,
-        email: p.email.map(|e| Email::parse(&e).map(|e| e.as_str().to_owned())).transpose().map_err(|r| FieldError::new("email", r))?,
-        phone: p.phone.map(|x| Phone::parse(&x, region(&ws)).map(|p| p.as_str().to_owned())).transpose().map_err(|r| FieldError::new("phone", r))?,
+        email: p
+            .email
+            .map(|e| Email::parse(&e).map(|e| e.as_str().to_owned()))
+            .transpose()
+            .map_err(|r| FieldError::new("email", r))?,
+        phone: p
+            .phone
+            .map(|x| Phone::parse(&x, region(&ws)).map(|p| p.as_str().to_owned()))
+            .transpose()
+            .map_err(|r| FieldError::new("phone", r))?,
         text: p.q.filter(|q| !q.trim().is_empty()),
         tag: p.tag,
         after: parse_cursor(p.cursor.as_deref())?.map(ContactId),
         limit,
     };
     let items = state.store.search_contacts(ws.id, &query).await?;
-    let next_cursor = (items.len() as i64 == limit).then(|| items.last().map(|c| c.id.to_string())).flatten();
+    let next_cursor = (items.len() as i64 == limit)
+        .then(|| items.last().map(|c| c.id.to_string()))
+        .flatten();
     Ok(Json(Page { items, next_cursor }))
 }
 
 async fn load(state: &AppState, ws: &Workspace, id: ContactId) -> Result<Contact, ApiError> {
-    state.store.contact(ws.id, id).await?.ok_or(ApiError::NotFound("contact"))
+    state
+        .store
+        .contact(ws.id, id)
+        .await?
+        .ok_or(ApiError::NotFound("contact"))
 }
 
 /// Create a contact. Identifiers already used by another contact answer 409.
@@ -127,7 +148,11 @@ pub async fn create_contact(
 /// One contact.
 #[utoipa::path(get, path = "/api/v1/contacts/{id}", params(("id" = i64, Path)),
     responses((status = 200, body = Contact), (status = 404, body = crate::error::Problem)), tag = "contacts")]
-pub async fn get_contact(State(state): State<AppState>, Auth(ws): Auth, Path(id): Path<String>) -> Result<Json<Contact>, ApiError> {
+pub async fn get_contact(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Contact>, ApiError> {
     Ok(Json(load(&state, &ws, contact_id(&id)?).await?))
 }
 
@@ -150,7 +175,11 @@ pub async fn update_contact(
 /// Erase a contact's personal data. Its events stay in the log without personal data.
 #[utoipa::path(delete, path = "/api/v1/contacts/{id}", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::error::Problem)), tag = "contacts")]
-pub async fn delete_contact(State(state): State<AppState>, Auth(ws): Auth, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_contact(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     contacts::delete(state.store.as_ref(), &ws, contact_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -176,14 +205,24 @@ pub async fn merge_contact(
 ) -> Result<Json<Contact>, ApiError> {
     let survivor = contact_id(&id)?;
     let input: MergeInput = serde_path_to_error::deserialize(&body).map_err(from_serde_path)?;
-    contacts::merge(state.store.as_ref(), &ws, survivor, ContactId(input.duplicate_id)).await?;
+    contacts::merge(
+        state.store.as_ref(),
+        &ws,
+        survivor,
+        ContactId(input.duplicate_id),
+    )
+    .await?;
     Ok(Json(load(&state, &ws, survivor).await?))
 }
 
 /// Consent history, oldest first; the last record per channel is the current state.
 #[utoipa::path(get, path = "/api/v1/contacts/{id}/consents", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<Consent>), (status = 404, body = crate::error::Problem)), tag = "contacts")]
-pub async fn list_consents(State(state): State<AppState>, Auth(ws): Auth, Path(id): Path<String>) -> Result<Json<Vec<Consent>>, ApiError> {
+pub async fn list_consents(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Consent>>, ApiError> {
     let id = contact_id(&id)?;
     load(&state, &ws, id).await?;
     Ok(Json(state.store.consents(ws.id, id).await?))
@@ -202,7 +241,10 @@ pub async fn create_consent(
     let id = contact_id(&id)?;
     let input: ConsentInput = serde_path_to_error::deserialize(&body).map_err(from_serde_path)?;
     contacts::add_consent(state.store.as_ref(), &ws, id, &input).await?;
-    Ok((StatusCode::CREATED, Json(state.store.consents(ws.id, id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.consents(ws.id, id).await?),
+    ))
 }
 
 /// A person's membership of a company.
@@ -218,11 +260,23 @@ pub struct MemberInput {
 /// People of a company.
 #[utoipa::path(get, path = "/api/v1/contacts/{id}/members", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<MemberInput>), (status = 404, body = crate::error::Problem)), tag = "contacts")]
-pub async fn list_members(State(state): State<AppState>, Auth(ws): Auth, Path(id): Path<String>) -> Result<Json<Vec<MemberInput>>, ApiError> {
+pub async fn list_members(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<MemberInput>>, ApiError> {
     let id = contact_id(&id)?;
     load(&state, &ws, id).await?;
     let members = state.store.members(ws.id, id).await?;
-    Ok(Json(members.into_iter().map(|m| MemberInput { person_id: m.person_id.0, role: m.role }).collect()))
+    Ok(Json(
+        members
+            .into_iter()
+            .map(|m| MemberInput {
+                person_id: m.person_id.0,
+                role: m.role,
+            })
+            .collect(),
+    ))
 }
 
 /// Add a person to a company (the contact in the path).
@@ -242,9 +296,27 @@ pub async fn create_member(
     {
         return Err(FieldError::new("role", "must be 1 to 100 bytes").into());
     }
-    contacts::add_member(state.store.as_ref(), &ws, company, ContactId(input.person_id), input.role.as_deref()).await?;
+    contacts::add_member(
+        state.store.as_ref(),
+        &ws,
+        company,
+        ContactId(input.person_id),
+        input.role.as_deref(),
+    )
+    .await?;
     let members = state.store.members(ws.id, company).await?;
-    Ok((StatusCode::CREATED, Json(members.into_iter().map(|m| MemberInput { person_id: m.person_id.0, role: m.role }).collect())))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            members
+                .into_iter()
+                .map(|m| MemberInput {
+                    person_id: m.person_id.0,
+                    role: m.role,
+                })
+                .collect(),
+        ),
+    ))
 }
 
 /// One event of a timeline.
@@ -287,9 +359,14 @@ pub async fn get_timeline(
     let id = contact_id(&id)?;
     load(&state, &ws, id).await?;
     let limit = parse_limit(p.limit.as_deref())?;
-    let page = TimelinePage { before_seq: parse_cursor(p.cursor.as_deref())?, limit };
+    let page = TimelinePage {
+        before_seq: parse_cursor(p.cursor.as_deref())?,
+        limit,
+    };
     let events = state.store.timeline(ws.id, id, &page).await?;
-    let next_cursor = (events.len() as i64 == limit).then(|| events.last().map(|e| e.seq.to_string())).flatten();
+    let next_cursor = (events.len() as i64 == limit)
+        .then(|| events.last().map(|e| e.seq.to_string()))
+        .flatten();
     let items = events
         .into_iter()
         .map(|e| TimelineEntry {
@@ -324,7 +401,13 @@ pub async fn get_metrics(
 ) -> Result<Json<MetricsView>, ApiError> {
     let id = contact_id(&id)?;
     load(&state, &ws, id).await?;
-    let now = p.as_of.as_deref().map(parse_instant).transpose().map_err(|r| FieldError::new("as_of", r))?.unwrap_or_else(now_micros);
+    let now = p
+        .as_of
+        .as_deref()
+        .map(parse_instant)
+        .transpose()
+        .map_err(|r| FieldError::new("as_of", r))?
+        .unwrap_or_else(now_micros);
     let (stored, times) = state.store.metrics(ws.id, id).await?;
     Ok(Json(MetricsView::new(&stored, &times, now, &ws.currency)))
 }

@@ -42,26 +42,48 @@ pub struct BatchResults {
     ),
     tag = "events"
 )]
-pub async fn create_events(State(state): State<AppState>, Auth(ws): Auth, JsonBody(body): JsonBody) -> Result<Response, ApiError> {
+pub async fn create_events(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
     let events = body
         .get("events")
         .and_then(|e| e.as_array())
-        .ok_or_else(|| FieldError::new("events", "the body must be an object with an array `events`"))?;
+        .ok_or_else(|| {
+            FieldError::new(
+                "events",
+                "the body must be an object with an array `events`",
+            )
+        })?;
     if events.len() > MAX_BATCH {
-        return Err(FieldError::new("events", format!("at most {MAX_BATCH} events per batch, got {}", events.len())).into());
+        return Err(FieldError::new(
+            "events",
+            format!("at most {MAX_BATCH} events per batch, got {}", events.len()),
+        )
+        .into());
     }
     let results = clientele_engine::ingest(state.store.as_ref(), &ws, events).await?;
     // A batch of one that failed is an error of the request itself: answer problem details
     // (RFC 9457), keeping `results` as an extension member so clients read one shape.
     let failed = match results.as_slice() {
-        [only] if only.status == ItemStatus::Conflict => Some((StatusCode::CONFLICT, "conflict", "Conflict")),
-        [only] if only.status == ItemStatus::Error => Some((StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid field")),
+        [only] if only.status == ItemStatus::Conflict => {
+            Some((StatusCode::CONFLICT, "conflict", "Conflict"))
+        }
+        [only] if only.status == ItemStatus::Error => Some((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Invalid field",
+        )),
         _ => None,
     };
     let Some((status, slug, title)) = failed else {
         return Ok(Json(BatchResults { results }).into_response());
     };
-    let error = results[0].error.clone().unwrap_or_else(|| FieldError::new("", "refused"));
+    let error = results[0]
+        .error
+        .clone()
+        .unwrap_or_else(|| FieldError::new("", "refused"));
     let body = json!({
         "type": format!("urn:clientele:problem:{slug}"),
         "title": title,
@@ -70,5 +92,10 @@ pub async fn create_events(State(state): State<AppState>, Auth(ws): Auth, JsonBo
         "field": error.field,
         "results": results,
     });
-    Ok((status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response())
+    Ok((
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        body.to_string(),
+    )
+        .into_response())
 }

@@ -10,5 +10,7 @@ use crate::ApiError;
 
 /// A path id that is not a number cannot name anything: 404, like any unknown id.
 pub fn contact_id(raw: &str) -> Result<ContactId, ApiError> {
-    raw.parse::<i64>().map(ContactId).map_err(|_| ApiError::NotFound("contact"))
+    raw.parse::<i64>()
+        .map(ContactId)
+        .map_err(|_| ApiError::NotFound("contact"))
 }

@@ -18,7 +18,10 @@ pub struct App {
 
 pub async fn token_for(db: &TestDb, ws: &Workspace) -> String {
     let token = format!("test-{:032x}", rand::random::<u128>());
-    db.store.create_token(ws.id, &clientele_http::auth::token_hash(&token), "test").await.unwrap();
+    db.store
+        .create_token(ws.id, &clientele_http::auth::token_hash(&token), "test")
+        .await
+        .unwrap();
     token
 }
 
@@ -32,7 +35,15 @@ pub async fn spawn(db: TestDb) -> App {
     let server = tokio::spawn(clientele_http::serve(listener, store, async {
         let _ = rx.await;
     }));
-    App { db, base, ws, token, client: reqwest::Client::new(), stop: Some(tx), server: Some(server) }
+    App {
+        db,
+        base,
+        ws,
+        token,
+        client: reqwest::Client::new(),
+        stop: Some(tx),
+        server: Some(server),
+    }
 }
 
 impl App {
@@ -41,12 +52,25 @@ impl App {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.client.get(self.url(path)).bearer_auth(&self.token).send().await.unwrap();
+        let r = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
         read(r).await
     }
 
     pub async fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
-        let r = self.client.request(method, self.url(path)).bearer_auth(&self.token).json(body).send().await.unwrap();
+        let r = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         read(r).await
     }
 
@@ -67,10 +91,21 @@ impl App {
 
 pub async fn read(r: reqwest::Response) -> (u16, Value) {
     let status = r.status().as_u16();
-    let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let text = r.text().await.unwrap();
     if status >= 400 {
-        assert_eq!(ct, "application/problem+json", "errors are problem details: {status} {text}");
+        assert_eq!(
+            ct, "application/problem+json",
+            "errors are problem details: {status} {text}"
+        );
     }
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
