@@ -11,6 +11,7 @@ const PAGE: i64 = 50_000;
 /// Rebuild the projections of `ws` from its log in one transaction; returns the number of
 /// events replayed.
 pub async fn rebuild(store: &dyn Store, ws: WorkspaceId) -> StoreResult<u64> {
+    let started = std::time::Instant::now();
     let mut tx = store.begin_write(ws).await?;
     tx.clear_projections().await?;
     let mut projection = Projection::default();
@@ -24,9 +25,11 @@ pub async fn rebuild(store: &dyn Store, ws: WorkspaceId) -> StoreResult<u64> {
             projection.apply(input);
         }
     }
+    let folded = started.elapsed();
     let (orders, metrics) = projection.finish();
     tx.save_orders(&orders).await?;
     tx.save_metrics(&metrics).await?;
     tx.commit().await?;
+    tracing::debug!(events = count, read_and_fold_ms = folded.as_millis() as u64, total_ms = started.elapsed().as_millis() as u64, "rebuilt");
     Ok(count)
 }
