@@ -108,21 +108,10 @@ pub struct ValidEvent {
     pub amount: Option<i64>,
     /// Interaction type, for interactions.
     pub detail: Option<String>,
-    /// The `data` object as received.
-    pub data: Value,
+    /// The `data` object as received, as JSON text.
+    pub data: String,
     /// SHA-256 of the canonical JSON of the whole envelope: the idempotency fingerprint.
     pub body_hash: [u8; 32],
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Envelope {
-    id: String,
-    kind: String,
-    occurred_at: String,
-    contact: Value,
-    #[serde(default)]
-    data: Value,
 }
 
 #[derive(Deserialize)]
@@ -169,24 +158,52 @@ pub fn peek_id(value: &Value) -> Option<&str> {
 }
 
 impl ValidEvent {
-    /// Validate one envelope.
+    /// Validate one envelope. Fields are read by reference: nothing of the input is copied
+    /// but the `data` text that will be stored.
     pub fn parse(value: &Value, ctx: &EventContext) -> Result<Self, FieldError> {
-        let env: Envelope = serde_path_to_error::deserialize(value).map_err(from_serde_path)?;
-        if env.id.trim().is_empty() || env.id.len() > MAX_EVENT_ID {
+        let obj = value
+            .as_object()
+            .ok_or_else(|| FieldError::new("", "an event must be a JSON object"))?;
+        if let Some(unknown) = obj.keys().find(|k| !ENVELOPE_FIELDS.contains(&k.as_str())) {
+            return Err(FieldError::new(
+                unknown.as_str(),
+                format!(
+                    "unknown field (expected one of {})",
+                    ENVELOPE_FIELDS.join(", ")
+                ),
+            ));
+        }
+        let text = |name: &'static str| -> Result<&str, FieldError> {
+            match obj.get(name) {
+                Some(Value::String(s)) => Ok(s),
+                Some(other) => Err(FieldError::new(
+                    name,
+                    format!("must be a string, not {}", json_type(other)),
+                )),
+                None => Err(FieldError::new(name, "is required")),
+            }
+        };
+        let id = text("id")?;
+        if id.trim().is_empty() || id.len() > MAX_EVENT_ID {
             return Err(FieldError::new(
                 "id",
                 format!("must be 1 to {MAX_EVENT_ID} bytes"),
             ));
         }
-        let kind = EventKind::parse(&env.kind).ok_or_else(|| {
-            FieldError::new("kind", format!("unknown event kind {:?} (known: order.placed, order.paid, order.refunded, order.cancelled, interaction)", env.kind))
+        let kind_text = text("kind")?;
+        let kind = EventKind::parse(kind_text).ok_or_else(|| {
+            FieldError::new("kind", format!("unknown event kind {kind_text:?} (known: order.placed, order.paid, order.refunded, order.cancelled, interaction)"))
         })?;
-        let occurred_at =
-            time::parse_instant(&env.occurred_at).map_err(|r| FieldError::new("occurred_at", r))?;
+        let occurred_at = time::parse_instant(text("occurred_at")?)
+            .map_err(|r| FieldError::new("occurred_at", r))?;
+        let contact = obj
+            .get("contact")
+            .ok_or_else(|| FieldError::new("contact", "is required"))?;
         let contact =
-            ContactRef::from_json(&env.contact, ctx.region).map_err(|e| e.within("contact"))?;
+            ContactRef::from_json(contact, ctx.region).map_err(|e| e.within("contact"))?;
+        let data = obj.get("data").unwrap_or(&Value::Null);
         let mut event = ValidEvent {
-            client_id: env.id,
+            client_id: id.to_owned(),
             kind,
             occurred_at,
             contact,
@@ -195,21 +212,33 @@ impl ValidEvent {
             order_id: None,
             amount: None,
             detail: None,
-            data: Value::Null,
+            data: String::new(),
             body_hash: fingerprint(value),
         };
-        parse_data(&mut event, &env.data, ctx).map_err(|e| e.within("data"))?;
-        event.data = env.data;
+        parse_data(&mut event, data, ctx).map_err(|e| e.within("data"))?;
+        event.data = data.to_string();
         Ok(event)
     }
 }
 
+/// The keys an envelope may have.
+const ENVELOPE_FIELDS: [&str; 5] = ["id", "kind", "occurred_at", "contact", "data"];
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 fn parse_data(event: &mut ValidEvent, data: &Value, ctx: &EventContext) -> Result<(), FieldError> {
-    let de = |v: &Value| v.clone();
     match event.kind {
         EventKind::OrderPlaced | EventKind::OrderPaid => {
-            let d: OrderData =
-                serde_path_to_error::deserialize(de(data)).map_err(from_serde_path)?;
+            let d: OrderData = serde_path_to_error::deserialize(data).map_err(from_serde_path)?;
             check_order_id(&d.order_id)?;
             check_amount("total", d.total)?;
             check_currency(&d.currency, ctx)?;
@@ -228,8 +257,7 @@ fn parse_data(event: &mut ValidEvent, data: &Value, ctx: &EventContext) -> Resul
             event.amount = Some(d.total);
         }
         EventKind::OrderRefunded => {
-            let d: RefundData =
-                serde_path_to_error::deserialize(de(data)).map_err(from_serde_path)?;
+            let d: RefundData = serde_path_to_error::deserialize(data).map_err(from_serde_path)?;
             check_order_id(&d.order_id)?;
             if let Some(amount) = d.amount {
                 check_amount("amount", amount)?;
@@ -252,8 +280,7 @@ fn parse_data(event: &mut ValidEvent, data: &Value, ctx: &EventContext) -> Resul
             event.amount = d.amount;
         }
         EventKind::OrderCancelled => {
-            let d: CancelData =
-                serde_path_to_error::deserialize(de(data)).map_err(from_serde_path)?;
+            let d: CancelData = serde_path_to_error::deserialize(data).map_err(from_serde_path)?;
             check_order_id(&d.order_id)?;
             check_reason(d.reason.as_deref())?;
             event.order_id = Some(d.order_id);

@@ -40,6 +40,27 @@ impl StoredMetrics {
         }
     }
 
+    /// Account for one order going from `before` (`None`: not stored yet) to `after`, when
+    /// `before` did not count or still counts at the same payment time; other changes need
+    /// [`StoredMetrics::refresh_orders`] over all of the contact's orders.
+    pub fn apply_order_change(&mut self, before: Option<&OrderState>, after: &OrderState) {
+        let was = before.filter(|b| b.counts());
+        match (was, after.counts(), after.paid_at) {
+            (Some(b), true, _) => {
+                self.revenue = self
+                    .revenue
+                    .saturating_add(after.net_revenue() - b.net_revenue())
+            }
+            (None, true, Some(at)) => {
+                self.paid_orders += 1;
+                self.revenue = self.revenue.saturating_add(after.net_revenue());
+                self.first_order_at = Some(self.first_order_at.map_or(at, |f| f.min(at)));
+                self.last_order_at = Some(self.last_order_at.map_or(at, |l| l.max(at)));
+            }
+            _ => {}
+        }
+    }
+
     /// Fold one interaction in (order-insensitive).
     pub fn add_interaction(&mut self, at: Micros) {
         self.interactions += 1;

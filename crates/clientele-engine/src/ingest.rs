@@ -8,6 +8,7 @@ use clientele_core::event::{ValidEvent, peek_id};
 use clientele_core::order::ProjectionInput;
 use clientele_core::{ContactId, FieldError};
 use clientele_store::{NewEvent, Store, StoreResult, Workspace, WriteTx, now_micros};
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -57,8 +58,13 @@ pub async fn ingest(
     let mut results: Vec<Option<ItemResult>> = vec![None; items.len()];
     let mut valid: Vec<(usize, ValidEvent)> = Vec::with_capacity(items.len());
     let mut first_of: HashMap<String, usize> = HashMap::new();
-    for (i, item) in items.iter().enumerate() {
-        match ValidEvent::parse(item, &ctx) {
+    // Validation is pure and per event: spread it over the cores.
+    let parsed: Vec<Result<ValidEvent, FieldError>> = items
+        .par_iter()
+        .map(|item| ValidEvent::parse(item, &ctx))
+        .collect();
+    for (i, (item, parsed)) in items.iter().zip(parsed).enumerate() {
+        match parsed {
             Err(e) => {
                 results[i] = Some(ItemResult::new(
                     peek_id(item).map(str::to_owned),
@@ -101,7 +107,7 @@ pub async fn ingest(
     let received_at = now_micros();
     let mut rows = Vec::with_capacity(valid.len());
     let mut inputs = Vec::with_capacity(valid.len());
-    for (i, ev) in &valid {
+    for (i, ev) in valid {
         let lookup = |r: &ContactRef, field: &str| {
             resolved
                 .get(r)
@@ -122,7 +128,7 @@ pub async fn ingest(
         let (contact_id, recipient_id, account_id) = match (contact, recipient, account) {
             (Ok(c), Ok(r), Ok(a)) => (c, r, a),
             (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
-                results[*i] = Some(ItemResult::new(
+                results[i] = Some(ItemResult::new(
                     Some(ev.client_id.clone()),
                     ItemStatus::Error,
                     Some(e),
@@ -130,20 +136,11 @@ pub async fn ingest(
                 continue;
             }
         };
-        rows.push(NewEvent {
-            client_id: ev.client_id.clone(),
-            kind: ev.kind.as_str(),
-            occurred_at: ev.occurred_at,
-            contact_id,
-            recipient_id,
-            account_id,
-            order_id: ev.order_id.clone(),
-            amount: ev.amount,
-            detail: ev.detail.clone(),
-            data: ev.data.to_string(),
-            body_hash: ev.body_hash,
-            received_at,
-        });
+        results[i] = Some(ItemResult::new(
+            Some(ev.client_id.clone()),
+            ItemStatus::Created,
+            None,
+        ));
         inputs.push(ProjectionInput {
             kind: ev.kind,
             occurred_at: ev.occurred_at,
@@ -154,11 +151,20 @@ pub async fn ingest(
             amount: ev.amount,
             detail: ev.detail.clone(),
         });
-        results[*i] = Some(ItemResult::new(
-            Some(ev.client_id.clone()),
-            ItemStatus::Created,
-            None,
-        ));
+        rows.push(NewEvent {
+            client_id: ev.client_id,
+            kind: ev.kind.as_str(),
+            occurred_at: ev.occurred_at,
+            contact_id,
+            recipient_id,
+            account_id,
+            order_id: ev.order_id,
+            amount: ev.amount,
+            detail: ev.detail,
+            data: ev.data,
+            body_hash: ev.body_hash,
+            received_at,
+        });
     }
 
     tx.insert_events(&rows).await?;
@@ -258,13 +264,15 @@ pub async fn project(tx: &mut dyn WriteTx, inputs: &[ProjectionInput]) -> StoreR
     let mut candidates: HashSet<ContactId> = inputs.iter().map(|i| i.contact_id).collect();
     candidates.extend(existing.iter().map(|o| o.contact_id));
     let candidates: Vec<ContactId> = candidates.into_iter().collect();
-    let others = tx.load_orders_of(&candidates).await?;
     let metrics = tx.load_metrics(&candidates).await?;
     let mut projection = Projection::default();
     projection.seed(existing, metrics);
-    projection.seed(others, Vec::new());
     for input in inputs {
         projection.apply(input);
+    }
+    let needs_history = projection.needs_history();
+    if !needs_history.is_empty() {
+        projection.add_history(tx.load_orders_of(&needs_history).await?);
     }
     let (orders, metrics) = projection.finish();
     tx.save_orders(&orders).await?;

@@ -30,6 +30,11 @@ pub async fn rebuild(store: &dyn Store, ws: WorkspaceId) -> StoreResult<u64> {
     tx.save_orders(&orders).await?;
     tx.save_metrics(&metrics).await?;
     tx.commit().await?;
-    tracing::debug!(events = count, read_and_fold_ms = folded.as_millis() as u64, total_ms = started.elapsed().as_millis() as u64, "rebuilt");
+    tracing::debug!(
+        events = count,
+        read_and_fold_ms = folded.as_millis() as u64,
+        total_ms = started.elapsed().as_millis() as u64,
+        "rebuilt"
+    );
     Ok(count)
 }

@@ -30,27 +30,49 @@ fn batch(n: u64) -> String {
 
 async fn server(store: Arc<dyn Store>) -> (String, String) {
     let ws = store
-        .create_workspace(&NewWorkspace { name: "bench".into(), currency: "USD".into(), time_zone: "UTC".into(), phone_region: "US".into() })
+        .create_workspace(&NewWorkspace {
+            name: "bench".into(),
+            currency: "USD".into(),
+            time_zone: "UTC".into(),
+            phone_region: "US".into(),
+        })
         .await
         .unwrap();
     let token = "bench-token".to_owned();
-    store.create_token(ws.id, &clientele_http::auth::token_hash(&token), "bench").await.unwrap();
+    store
+        .create_token(ws.id, &clientele_http::auth::token_hash(&token), "bench")
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(clientele_http::serve(listener, store, std::future::pending()));
+    tokio::spawn(clientele_http::serve(
+        listener,
+        store,
+        std::future::pending(),
+    ));
     (base, token)
 }
 
-fn bench_backend(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, store: Arc<dyn Store>) {
+fn bench_backend(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+    store: Arc<dyn Store>,
+) {
     let (base, token) = rt.block_on(server(store));
     let client = reqwest::Client::new();
     let counter = AtomicU64::new(0);
     let mut group = c.benchmark_group("ingest_api");
-    group.throughput(Throughput::Elements(BATCH)).sample_size(10).measurement_time(Duration::from_secs(20));
+    group
+        .throughput(Throughput::Elements(BATCH))
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
     group.bench_function(name, |b| {
         b.to_async(rt).iter_custom(|iters| {
             let (client, base, token) = (client.clone(), base.clone(), token.clone());
-            let bodies: Vec<String> = (0..iters).map(|_| batch(counter.fetch_add(1, Ordering::Relaxed))).collect();
+            let bodies: Vec<String> = (0..iters)
+                .map(|_| batch(counter.fetch_add(1, Ordering::Relaxed)))
+                .collect();
             async move {
                 let start = Instant::now();
                 for body in bodies {
@@ -75,16 +97,24 @@ fn ingest(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("bench.db").display());
-    let sqlite: Arc<dyn Store> = Arc::new(rt.block_on(clientele_store_sqlite::SqliteStore::connect(&url)).unwrap());
+    let sqlite: Arc<dyn Store> = Arc::new(
+        rt.block_on(clientele_store_sqlite::SqliteStore::connect(&url))
+            .unwrap(),
+    );
     rt.block_on(sqlite.migrate()).unwrap();
     bench_backend(c, &rt, "sqlite", sqlite);
     match std::env::var("CLIENTELE_BENCH_POSTGRES_URL") {
         Ok(url) => {
-            let pg: Arc<dyn Store> = Arc::new(rt.block_on(clientele_store_postgres::PgStore::connect(&url)).unwrap());
+            let pg: Arc<dyn Store> = Arc::new(
+                rt.block_on(clientele_store_postgres::PgStore::connect(&url))
+                    .unwrap(),
+            );
             rt.block_on(pg.migrate()).unwrap();
             bench_backend(c, &rt, "postgres", pg);
         }
-        Err(_) => eprintln!("CLIENTELE_BENCH_POSTGRES_URL is not set: PostgreSQL not measured (scripts/bench sets it)"),
+        Err(_) => eprintln!(
+            "CLIENTELE_BENCH_POSTGRES_URL is not set: PostgreSQL not measured (scripts/bench sets it)"
+        ),
     }
 }
 
