@@ -6,7 +6,7 @@
 //! counted changes (refund in full, cancellation, new payment time), so ingest cost does not
 //! grow with a contact's history.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use clientele_core::ContactId;
 use clientele_core::event::EventKind;
@@ -60,7 +60,7 @@ impl Projection {
     /// Contacts whose metrics cannot be updated by deltas: an order of theirs that already
     /// counted changed. Their other orders must be added with [`Projection::add_history`].
     pub fn needs_history(&self) -> Vec<ContactId> {
-        let mut out: HashSet<ContactId> = HashSet::new();
+        let mut out: HashSet<ContactId> = HashSet::default();
         for id in &self.touched_orders {
             if let (Some(before), Some(after)) = (self.before.get(id), self.orders.get(id))
                 && before.counts()
@@ -83,7 +83,7 @@ impl Projection {
     /// The changed orders and the updated metrics of every touched contact.
     pub fn finish(mut self) -> (Vec<OrderState>, Vec<(ContactId, StoredMetrics)>) {
         let full: HashSet<ContactId> = self.needs_history().into_iter().collect();
-        let mut by_contact: HashMap<ContactId, Vec<&OrderState>> = HashMap::new();
+        let mut by_contact: HashMap<ContactId, Vec<&OrderState>> = HashMap::default();
         for o in self.orders.values() {
             let relevant = if full.contains(&o.contact_id) {
                 self.touched_contacts.contains(&o.contact_id)

@@ -27,12 +27,16 @@ pub async fn rebuild(store: &dyn Store, ws: WorkspaceId) -> StoreResult<u64> {
     }
     let folded = started.elapsed();
     let (orders, metrics) = projection.finish();
+    let finished = started.elapsed();
     tx.save_orders(&orders).await?;
+    let saved_orders = started.elapsed();
     tx.save_metrics(&metrics).await?;
     tx.commit().await?;
     tracing::debug!(
         events = count,
         read_and_fold_ms = folded.as_millis() as u64,
+        finish_ms = finished.as_millis() as u64,
+        orders_saved_ms = saved_orders.as_millis() as u64,
         total_ms = started.elapsed().as_millis() as u64,
         "rebuilt"
     );

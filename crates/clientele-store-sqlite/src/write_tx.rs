@@ -583,52 +583,70 @@ impl WriteTx for SqliteWriteTx {
         after: i64,
         limit: i64,
     ) -> StoreResult<Vec<(i64, ProjectionInput)>> {
-        let rows = sqlx::query(
-            "SELECT seq, kind, occurred_at, contact_id, recipient_id, account_id, order_id, amount, detail FROM events
-             WHERE workspace_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        // One row per page: SQLite packs the page into a JSON array, which costs far less
+        // than handing tens of thousands of rows one by one to the async side.
+        let (packed,): (String,) = sqlx::query_as(
+            "SELECT json_group_array(json_array(seq, kind, occurred_at, contact_id, recipient_id, account_id,
+                                                order_id, amount, detail))
+             FROM (SELECT * FROM events WHERE workspace_id = $1 AND seq > $2 ORDER BY seq LIMIT $3)",
         )
         .bind(self.ws)
         .bind(after)
         .bind(limit)
-        .fetch_all(&mut *self.tx)
+        .fetch_one(&mut *self.tx)
         .await
         .map_err(other)?;
+        type Packed = (
+            i64,
+            String,
+            i64,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+        );
+        let rows: Vec<Packed> = serde_json::from_str(&packed).map_err(rows::json)?;
         let mut kinds: HashMap<String, EventKind> = HashMap::new();
-        rows.iter()
-            .map(|r| {
-                let kind_text: &str = r.try_get("kind").map_err(other)?;
-                let kind = match kinds.get(kind_text) {
-                    Some(k) => *k,
-                    None => {
-                        let k = EventKind::parse(kind_text).ok_or_else(|| {
-                            StoreError::Other(anyhow::anyhow!(
-                                "unknown event kind {kind_text:?} in the log"
-                            ))
-                        })?;
-                        kinds.insert(kind_text.to_owned(), k);
-                        k
-                    }
-                };
-                Ok((
-                    r.try_get("seq").map_err(other)?,
-                    ProjectionInput {
+        rows.into_iter()
+            .map(
+                |(
+                    seq,
+                    kind_text,
+                    occurred_at,
+                    contact_id,
+                    recipient_id,
+                    account_id,
+                    order_id,
+                    amount,
+                    detail,
+                )| {
+                    let kind = match kinds.get(&kind_text) {
+                        Some(k) => *k,
+                        None => {
+                            let k = EventKind::parse(&kind_text).ok_or_else(|| {
+                                StoreError::Other(anyhow::anyhow!(
+                                    "unknown event kind {kind_text:?} in the log"
+                                ))
+                            })?;
+                            kinds.insert(kind_text, k);
+                            k
+                        }
+                    };
+                    let input = ProjectionInput {
                         kind,
-                        occurred_at: r.try_get("occurred_at").map_err(other)?,
-                        contact_id: ContactId(r.try_get("contact_id").map_err(other)?),
-                        recipient_id: r
-                            .try_get::<Option<i64>, _>("recipient_id")
-                            .map_err(other)?
-                            .map(ContactId),
-                        account_id: r
-                            .try_get::<Option<i64>, _>("account_id")
-                            .map_err(other)?
-                            .map(ContactId),
-                        order_id: r.try_get("order_id").map_err(other)?,
-                        amount: r.try_get("amount").map_err(other)?,
-                        detail: r.try_get("detail").map_err(other)?,
-                    },
-                ))
-            })
+                        occurred_at,
+                        contact_id: ContactId(contact_id),
+                        recipient_id: recipient_id.map(ContactId),
+                        account_id: account_id.map(ContactId),
+                        order_id,
+                        amount,
+                        detail,
+                    };
+                    Ok((seq, input))
+                },
+            )
             .collect()
     }
 

@@ -79,7 +79,7 @@ pub fn parse(bytes: &[u8], ws: &Workspace) -> Parsed {
             "contact": {"external_id": customer},
             "data": {"order_id": id, "total": total, "currency": "USD", "lines": lines}
         });
-        out.events.push((line, text.to_owned(), event));
+        out.events.push((line, text.to_owned(), event.to_string()));
     }
     out
 }

@@ -120,7 +120,7 @@ pub fn parse(bytes: &[u8]) -> Parsed {
             Ok(events) => {
                 for e in events {
                     out.events
-                        .push((rows[start].line, rows[start].raw.clone(), e));
+                        .push((rows[start].line, rows[start].raw.clone(), e.to_string()));
                 }
             }
             Err((line, column, reason)) => {
