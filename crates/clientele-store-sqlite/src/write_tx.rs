@@ -11,13 +11,11 @@ use clientele_core::order::{OrderState, ProjectionInput};
 use clientele_core::time::Micros;
 use clientele_core::{ContactId, WorkspaceId};
 use clientele_store::{NewEvent, StoreError, StoreResult, WriteTx};
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 use crate::other;
 use crate::rows::{self, contact_columns, metrics_columns, order_columns};
 
-/// Ids per `IN (…)` list.
-const IN_CHUNK: usize = 500;
 /// Rows per multi-row `INSERT` (at most 16 columns each: 16 000 parameters, under 32 766).
 const ROW_CHUNK: usize = 1000;
 
@@ -31,33 +29,25 @@ impl SqliteWriteTx {
         Self { tx, ws: ws.0 }
     }
 
-    /// `SELECT … WHERE workspace_id = ? AND <column> IN (…)` over chunks of `values`.
-    async fn select_in<T, F>(
+    /// Run `sql`, which selects one `json_group_array` over rows whose key is in the JSON
+    /// array `$2`, and decode the packed rows. Handing SQLite the keys as one JSON value and
+    /// getting the rows back as one avoids a round trip between threads per row.
+    async fn packed<K: serde::Serialize + Sync, R: serde::de::DeserializeOwned>(
         &mut self,
-        head: &str,
-        column: &str,
-        values: &[T],
-        mut decode: F,
-    ) -> StoreResult<()>
-    where
-        T: for<'q> sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite> + Clone + Send + Sync,
-        F: FnMut(&sqlx::sqlite::SqliteRow) -> StoreResult<()>,
-    {
-        for chunk in values.chunks(IN_CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(head);
-            q.push(" WHERE workspace_id = ")
-                .push_bind(self.ws)
-                .push(format!(" AND {column} IN ("));
-            let mut sep = q.separated(", ");
-            for v in chunk {
-                sep.push_bind(v.clone());
-            }
-            q.push(")");
-            for row in q.build().fetch_all(&mut *self.tx).await.map_err(other)? {
-                decode(&row)?;
-            }
+        sql: &'static str,
+        keys: &[K],
+    ) -> StoreResult<Vec<R>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(())
+        let json = serde_json::to_string(keys).map_err(rows::json)?;
+        let (packed,): (String,) = sqlx::query_as(sql)
+            .bind(self.ws)
+            .bind(json)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(other)?;
+        serde_json::from_str(&packed).map_err(rows::json)
     }
 
     async fn insert_identities(&mut self, rows: &[(IdentityKey, ContactId)]) -> StoreResult<()> {
@@ -93,6 +83,47 @@ impl SqliteWriteTx {
     }
 }
 
+/// An `orders` row as packed by `json_array(order_columns!())`.
+type PackedOrder = (
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+
+fn unpack_order(r: PackedOrder) -> OrderState {
+    let (
+        order_id,
+        contact_id,
+        recipient_id,
+        account_id,
+        total,
+        refunded,
+        fully_refunded,
+        placed_at,
+        paid_at,
+        cancelled_at,
+    ) = r;
+    OrderState {
+        order_id,
+        contact_id: ContactId(contact_id),
+        recipient_id: recipient_id.map(ContactId),
+        account_id: account_id.map(ContactId),
+        total,
+        refunded,
+        fully_refunded: fully_refunded != 0,
+        placed_at,
+        paid_at,
+        cancelled_at,
+    }
+}
+
 fn identity_conflict(e: sqlx::Error) -> StoreError {
     match other(e) {
         StoreError::Conflict { .. } => StoreError::Conflict {
@@ -108,21 +139,21 @@ impl WriteTx for SqliteWriteTx {
         &mut self,
         client_ids: &[String],
     ) -> StoreResult<Vec<(String, Vec<u8>)>> {
-        let mut out = Vec::new();
-        self.select_in(
-            "SELECT client_id, body_hash FROM events",
-            "client_id",
-            client_ids,
-            |r| {
-                out.push((
-                    r.try_get("client_id").map_err(other)?,
-                    r.try_get("body_hash").map_err(other)?,
-                ));
-                Ok(())
-            },
-        )
-        .await?;
-        Ok(out)
+        let rows: Vec<(String, String)> = self
+            .packed(
+                "SELECT json_group_array(json_array(client_id, hex(body_hash))) FROM events
+                 WHERE workspace_id = $1 AND client_id IN (SELECT value FROM json_each($2))",
+                client_ids,
+            )
+            .await?;
+        rows.into_iter()
+            .map(|(id, hash)| {
+                Ok((
+                    id,
+                    hex::decode(hash).map_err(|e| StoreError::Other(e.into()))?,
+                ))
+            })
+            .collect()
     }
 
     async fn resolve(
@@ -135,62 +166,47 @@ impl WriteTx for SqliteWriteTx {
             IdentityKind::Email,
             IdentityKind::Phone,
         ] {
-            let values: Vec<String> = keys
+            let values: Vec<&str> = keys
                 .iter()
                 .filter(|k| k.kind == kind)
-                .map(|k| k.value.clone())
+                .map(|k| k.value.as_str())
                 .collect();
             if values.is_empty() {
                 continue;
             }
-            let mut rows = Vec::new();
-            for chunk in values.chunks(IN_CHUNK) {
-                let mut q = QueryBuilder::<Sqlite>::new(
-                    "SELECT value, contact_id FROM contact_identities WHERE workspace_id = ",
-                );
-                q.push_bind(self.ws)
-                    .push(" AND kind = ")
-                    .push_bind(kind.as_str())
-                    .push(" AND value IN (");
-                let mut sep = q.separated(", ");
-                for v in chunk {
-                    sep.push_bind(v.clone());
-                }
-                q.push(")");
-                rows.extend(q.build().fetch_all(&mut *self.tx).await.map_err(other)?);
-            }
-            for r in rows {
-                out.push((
-                    IdentityKey {
-                        kind,
-                        value: r.try_get("value").map_err(other)?,
-                    },
-                    ContactId(r.try_get("contact_id").map_err(other)?),
-                ));
-            }
+            let json = serde_json::to_string(&values).map_err(rows::json)?;
+            let (packed,): (String,) = sqlx::query_as(
+                "SELECT json_group_array(json_array(value, contact_id)) FROM contact_identities
+                 WHERE workspace_id = $1 AND kind = $2 AND value IN (SELECT value FROM json_each($3))",
+            )
+            .bind(self.ws)
+            .bind(kind.as_str())
+            .bind(json)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(other)?;
+            let rows: Vec<(String, i64)> = serde_json::from_str(&packed).map_err(rows::json)?;
+            out.extend(
+                rows.into_iter()
+                    .map(|(value, id)| (IdentityKey { kind, value }, ContactId(id))),
+            );
         }
         Ok(out)
     }
 
     async fn live_ids(&mut self, ids: &[ContactId]) -> StoreResult<Vec<(ContactId, ContactId)>> {
         let raw: Vec<i64> = ids.iter().map(|c| c.0).collect();
-        let mut out = Vec::new();
-        self.select_in(
-            "SELECT id, merged_into, deleted_at FROM contacts",
-            "id",
-            &raw,
-            |r| {
-                let id: i64 = r.try_get("id").map_err(other)?;
-                let merged: Option<i64> = r.try_get("merged_into").map_err(other)?;
-                let deleted: Option<i64> = r.try_get("deleted_at").map_err(other)?;
-                if deleted.is_none() {
-                    out.push((ContactId(id), ContactId(merged.unwrap_or(id))));
-                }
-                Ok(())
-            },
-        )
-        .await?;
-        Ok(out)
+        let rows: Vec<(i64, i64)> = self
+            .packed(
+                "SELECT json_group_array(json_array(id, COALESCE(merged_into, id))) FROM contacts
+                 WHERE workspace_id = $1 AND deleted_at IS NULL AND id IN (SELECT value FROM json_each($2))",
+                &raw,
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, live)| (ContactId(id), ContactId(live)))
+            .collect())
     }
 
     async fn insert_contacts(
@@ -348,34 +364,32 @@ impl WriteTx for SqliteWriteTx {
     }
 
     async fn load_orders(&mut self, order_ids: &[String]) -> StoreResult<Vec<OrderState>> {
-        let mut out = Vec::new();
-        self.select_in(
-            concat!("SELECT ", order_columns!(), " FROM orders"),
-            "order_id",
-            order_ids,
-            |r| {
-                out.push(rows::order(r)?);
-                Ok(())
-            },
-        )
-        .await?;
-        Ok(out)
+        let rows: Vec<PackedOrder> = self
+            .packed(
+                concat!(
+                    "SELECT json_group_array(json_array(",
+                    order_columns!(),
+                    ")) FROM orders WHERE workspace_id = $1 AND order_id IN (SELECT value FROM json_each($2))"
+                ),
+                order_ids,
+            )
+            .await?;
+        Ok(rows.into_iter().map(unpack_order).collect())
     }
 
     async fn load_orders_of(&mut self, contacts: &[ContactId]) -> StoreResult<Vec<OrderState>> {
         let raw: Vec<i64> = contacts.iter().map(|c| c.0).collect();
-        let mut out = Vec::new();
-        self.select_in(
-            concat!("SELECT ", order_columns!(), " FROM orders"),
-            "contact_id",
-            &raw,
-            |r| {
-                out.push(rows::order(r)?);
-                Ok(())
-            },
-        )
-        .await?;
-        Ok(out)
+        let rows: Vec<PackedOrder> = self
+            .packed(
+                concat!(
+                    "SELECT json_group_array(json_array(",
+                    order_columns!(),
+                    ")) FROM orders WHERE workspace_id = $1 AND contact_id IN (SELECT value FROM json_each($2))"
+                ),
+                &raw,
+            )
+            .await?;
+        Ok(rows.into_iter().map(unpack_order).collect())
     }
 
     async fn save_orders(&mut self, orders: &[OrderState]) -> StoreResult<()> {
@@ -414,18 +428,41 @@ impl WriteTx for SqliteWriteTx {
         contacts: &[ContactId],
     ) -> StoreResult<Vec<(ContactId, StoredMetrics)>> {
         let raw: Vec<i64> = contacts.iter().map(|c| c.0).collect();
-        let mut out = Vec::new();
-        self.select_in(
-            concat!("SELECT ", metrics_columns!(), " FROM contact_metrics"),
-            "contact_id",
-            &raw,
-            |r| {
-                out.push(rows::metrics(r)?);
-                Ok(())
-            },
-        )
-        .await?;
-        Ok(out)
+        type Packed = (i64, i64, i64, Option<i64>, Option<i64>, Option<i64>, i64);
+        let rows: Vec<Packed> = self
+            .packed(
+                concat!(
+                    "SELECT json_group_array(json_array(",
+                    metrics_columns!(),
+                    ")) FROM contact_metrics WHERE workspace_id = $1 AND contact_id IN (SELECT value FROM json_each($2))"
+                ),
+                &raw,
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(
+                    c,
+                    paid_orders,
+                    revenue,
+                    first_order_at,
+                    last_order_at,
+                    last_engaged_at,
+                    interactions,
+                )| {
+                    let m = StoredMetrics {
+                        paid_orders,
+                        revenue,
+                        first_order_at,
+                        last_order_at,
+                        last_engaged_at,
+                        interactions,
+                    };
+                    (ContactId(c), m)
+                },
+            )
+            .collect())
     }
 
     async fn save_metrics(&mut self, rows: &[(ContactId, StoredMetrics)]) -> StoreResult<()> {
