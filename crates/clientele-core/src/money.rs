@@ -104,3 +104,23 @@ mod tests {
         assert!(parse_major_amount("1.5", vnd).is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn formatted_amounts_parse_back_exactly(minor in -1_000_000_000_000i64..1_000_000_000_000) {
+            let usd = Currency::parse("USD").unwrap();
+            let text = format!("{}{}.{:02}", if minor < 0 { "-" } else { "" }, minor.abs() / 100, minor.abs() % 100);
+            prop_assert_eq!(parse_major_amount(&text, usd), Ok(minor));
+        }
+
+        #[test]
+        fn any_text_is_an_amount_or_an_error(text in "\\PC{0,24}") {
+            let _ = parse_major_amount(&text, Currency::parse("VND").unwrap());
+        }
+    }
+}

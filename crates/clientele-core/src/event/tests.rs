@@ -139,3 +139,64 @@ fn fingerprint_ignores_key_order_but_not_values() {
     assert_eq!(fingerprint(&a), fingerprint(&b));
     assert_ne!(fingerprint(&a), fingerprint(&c));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            "[a-z_.:0-9@+ -]{0,12}".prop_map(Value::from),
+            prop_oneof![
+                Just("order.paid"),
+                Just("order.refunded"),
+                Just("interaction"),
+                Just("USD"),
+                Just("2026-01-01T00:00:00Z")
+            ]
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("id"),
+                        Just("kind"),
+                        Just("occurred_at"),
+                        Just("contact"),
+                        Just("data"),
+                        Just("order_id"),
+                        Just("total"),
+                        Just("currency"),
+                        Just("lines"),
+                        Just("external_id"),
+                        Just("email"),
+                        Just("type"),
+                        Just("amount")
+                    ]
+                    .prop_map(String::from),
+                    inner,
+                    0..6,
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Arbitrary JSON is either a valid event or an error naming a field; never a panic.
+        #[test]
+        fn arbitrary_json_never_panics(v in json()) {
+            if let Err(e) = ValidEvent::parse(&v, &ctx()) {
+                prop_assert!(!e.reason.is_empty());
+            }
+        }
+    }
+}
