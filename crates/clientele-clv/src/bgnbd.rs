@@ -1,0 +1,126 @@
+//! The BG/NBD purchase model (Fader, Hardie & Lee 2005, "Counting your customers the easy
+//! way"): purchases follow a Poisson process with Gamma(r, α) heterogeneity; after each
+//! purchase a customer drops out with probability p ~ Beta(a, b).
+
+use statrs::function::gamma::ln_gamma;
+
+use crate::fit::{Fit, FitError, maximize};
+use crate::special::{hyp2f1, log_add_exp};
+use crate::summary::CustomerSummary;
+
+/// BG/NBD parameters, named as in the paper.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BgNbd {
+    /// Shape of the purchase-rate Gamma.
+    pub r: f64,
+    /// Scale of the purchase-rate Gamma.
+    pub alpha: f64,
+    /// Beta dropout parameter a.
+    pub a: f64,
+    /// Beta dropout parameter b.
+    pub b: f64,
+}
+
+/// Parameter names, in fitting order.
+pub const NAMES: &[&str] = &["r", "alpha", "a", "b"];
+
+impl BgNbd {
+    /// Log-likelihood of one customer with `x` repeat purchases, recency `tx`, age `t`.
+    pub fn log_likelihood(&self, x: f64, tx: f64, t: f64) -> f64 {
+        let Self { r, alpha, a, b } = *self;
+        let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
+        let a2 = ln_gamma(a + b) + ln_gamma(b + x) - ln_gamma(b) - ln_gamma(a + b + x);
+        let a3 = -(r + x) * (alpha + t).ln();
+        let a4 = if x > 0.0 {
+            a.ln() - (b + x - 1.0).ln() - (r + x) * (alpha + tx).ln()
+        } else {
+            f64::NEG_INFINITY
+        };
+        a1 + a2 + log_add_exp(a3, a4)
+    }
+
+    /// Probability that the customer is still active.
+    pub fn p_alive(&self, x: f64, tx: f64, t: f64) -> f64 {
+        if x == 0.0 {
+            return 1.0;
+        }
+        let Self { r, alpha, a, b } = *self;
+        let odds = (a / (b + x - 1.0)) * ((alpha + t) / (alpha + tx)).powf(r + x);
+        1.0 / (1.0 + odds)
+    }
+
+    /// Expected purchases in the next `horizon` units given the customer's history.
+    pub fn conditional_expected_purchases(&self, horizon: f64, x: f64, tx: f64, t: f64) -> f64 {
+        let Self { r, alpha, a, b } = *self;
+        let z = horizon / (alpha + t + horizon);
+        let head = (a + b + x - 1.0) / (a - 1.0);
+        let tail = 1.0
+            - ((alpha + t) / (alpha + t + horizon)).powf(r + x)
+                * hyp2f1(r + x, b + x, a + b + x - 1.0, z);
+        let denominator = if x > 0.0 {
+            1.0 + (a / (b + x - 1.0)) * ((alpha + t) / (alpha + tx)).powf(r + x)
+        } else {
+            1.0
+        };
+        head * tail / denominator
+    }
+
+    /// Expected purchases of a new customer in their first `t` units.
+    pub fn expected_purchases(&self, t: f64) -> f64 {
+        let Self { r, alpha, a, b } = *self;
+        (a + b - 1.0) / (a - 1.0)
+            * (1.0 - (alpha / (alpha + t)).powf(r) * hyp2f1(r, b, a + b - 1.0, t / (alpha + t)))
+    }
+}
+
+/// Customers with the same `(x, tx, T)` share one likelihood term.
+pub(crate) fn compress(
+    data: &[CustomerSummary],
+    key: impl Fn(&CustomerSummary) -> [f64; 3],
+) -> Vec<([f64; 3], f64)> {
+    let mut keys: Vec<[f64; 3]> = data.iter().map(key).collect();
+    keys.sort_by(|p, q| {
+        p.iter()
+            .zip(q)
+            .map(|(a, b)| a.total_cmp(b))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let mut out: Vec<([f64; 3], f64)> = Vec::new();
+    for k in keys {
+        match out.last_mut() {
+            Some((last, n)) if *last == k => *n += 1.0,
+            _ => out.push((k, 1.0)),
+        }
+    }
+    out
+}
+
+/// Fit BG/NBD by maximum likelihood.
+pub fn fit(data: &[CustomerSummary]) -> Result<Fit<BgNbd>, FitError> {
+    let groups = compress(data, |c| [c.frequency, c.recency, c.t]);
+    let mean_t = data.iter().map(|c| c.t).sum::<f64>() / data.len().max(1) as f64;
+    let ll = |p: &[f64]| {
+        let m = BgNbd {
+            r: p[0],
+            alpha: p[1],
+            a: p[2],
+            b: p[3],
+        };
+        groups
+            .iter()
+            .map(|([x, tx, t], n)| n * m.log_likelihood(*x, *tx, *t))
+            .sum::<f64>()
+    };
+    let starts = [
+        vec![1.0, mean_t.max(1e-3), 1.0, 1.0],
+        vec![0.5, 1.0, 0.5, 2.0],
+        vec![0.1, 10.0, 2.0, 5.0],
+    ];
+    maximize(ll, &starts, NAMES, data.len(), |p| BgNbd {
+        r: p[0],
+        alpha: p[1],
+        a: p[2],
+        b: p[3],
+    })
+}

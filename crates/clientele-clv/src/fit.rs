@@ -1,0 +1,296 @@
+//! Maximum-likelihood fitting shared by the models: Nelder-Mead over log-parameters (so
+//! every parameter stays positive) from several starts, a restart from the best point to
+//! confirm convergence, and standard errors from the observed information matrix.
+
+use argmin::core::{CostFunction, Error, Executor, State, TerminationReason, TerminationStatus};
+use argmin::solver::neldermead::NelderMead;
+
+/// A fitted model with its diagnostics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fit<M> {
+    /// The parameters.
+    pub model: M,
+    /// Parameter names, in the order of `std_errors`.
+    pub names: &'static [&'static str],
+    /// Maximised log-likelihood.
+    pub log_likelihood: f64,
+    /// Akaike information criterion.
+    pub aic: f64,
+    /// Bayesian information criterion.
+    pub bic: f64,
+    /// Standard errors of the parameters (`None` when the information matrix is not
+    /// positive definite at the optimum).
+    pub std_errors: Option<Vec<f64>>,
+    /// Optimiser iterations over all starts.
+    pub iterations: u64,
+    /// Whether the optimiser met its tolerance.
+    pub converged: bool,
+    /// Customers the model was fitted on.
+    pub observations: usize,
+}
+
+/// Why a fit failed.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum FitError {
+    /// Nothing to fit.
+    #[error("no customers to fit the model on")]
+    NoData,
+    /// Every start ended at a non-finite likelihood.
+    #[error(
+        "the likelihood is not finite at any start point: the data cannot be fitted by this model"
+    )]
+    NonFinite,
+    /// The optimiser stopped before meeting its tolerance.
+    #[error(
+        "the optimiser did not converge after {iterations} iterations (log-likelihood {log_likelihood})"
+    )]
+    NotConverged {
+        /// Iterations used.
+        iterations: u64,
+        /// Best log-likelihood reached.
+        log_likelihood: f64,
+    },
+}
+
+struct Objective<'a, F: Fn(&[f64]) -> f64>(&'a F);
+
+impl<F: Fn(&[f64]) -> f64> CostFunction for Objective<'_, F> {
+    type Param = Vec<f64>;
+    type Output = f64;
+
+    fn cost(&self, log_params: &Self::Param) -> Result<f64, Error> {
+        let natural: Vec<f64> = log_params.iter().map(|p| p.exp()).collect();
+        let nll = -(self.0)(&natural);
+        // A NaN would stall the simplex; an infinitely bad point is simply rejected.
+        Ok(if nll.is_finite() { nll } else { f64::MAX })
+    }
+}
+
+const MAX_ITERS: u64 = 20_000;
+
+fn simplex(start: &[f64], step: f64) -> Vec<Vec<f64>> {
+    let mut points = vec![start.to_vec()];
+    for i in 0..start.len() {
+        let mut p = start.to_vec();
+        p[i] += step;
+        points.push(p);
+    }
+    points
+}
+
+fn run<F: Fn(&[f64]) -> f64>(
+    ll: &F,
+    start_log: &[f64],
+    step: f64,
+) -> Result<(Vec<f64>, f64, u64, bool), Error> {
+    let solver = NelderMead::new(simplex(start_log, step)).with_sd_tolerance(1e-10)?;
+    let result = Executor::new(Objective(ll), solver)
+        .configure(|s| s.max_iters(MAX_ITERS))
+        .run()?;
+    let state = result.state();
+    let best = state
+        .get_best_param()
+        .cloned()
+        .unwrap_or_else(|| start_log.to_vec());
+    let converged = matches!(
+        state.get_termination_status(),
+        TerminationStatus::Terminated(TerminationReason::SolverConverged)
+    );
+    Ok((best, -state.get_best_cost(), state.get_iter(), converged))
+}
+
+/// Maximise `ll` (a function of positive natural parameters) from each start; `names` label
+/// the parameters and `n` is the number of customers (for BIC).
+pub fn maximize<M, F>(
+    ll: F,
+    starts: &[Vec<f64>],
+    names: &'static [&'static str],
+    n: usize,
+    build: impl Fn(&[f64]) -> M,
+) -> Result<Fit<M>, FitError>
+where
+    F: Fn(&[f64]) -> f64,
+{
+    if n == 0 {
+        return Err(FitError::NoData);
+    }
+    let mut best: Option<(Vec<f64>, f64)> = None;
+    let mut iterations = 0;
+    for start in starts {
+        let log_start: Vec<f64> = start.iter().map(|p| p.ln()).collect();
+        let Ok((p, value, iters, _)) = run(&ll, &log_start, 0.5) else {
+            continue;
+        };
+        iterations += iters;
+        if value.is_finite() && best.as_ref().is_none_or(|(_, b)| value > *b) {
+            best = Some((p, value));
+        }
+    }
+    let (point, _) = best.ok_or(FitError::NonFinite)?;
+    // Restart from the best point with a small simplex: a simplex that collapsed early
+    // would show here as a further improvement.
+    let (point, log_likelihood, iters, converged) =
+        run(&ll, &point, 0.05).map_err(|_| FitError::NonFinite)?;
+    iterations += iters;
+    if !log_likelihood.is_finite() || log_likelihood == -f64::MAX {
+        return Err(FitError::NonFinite);
+    }
+    if !converged {
+        return Err(FitError::NotConverged {
+            iterations,
+            log_likelihood,
+        });
+    }
+    let (point, log_likelihood) = polish(&ll, point);
+    let natural: Vec<f64> = point.iter().map(|p| p.exp()).collect();
+    let k = natural.len() as f64;
+    Ok(Fit {
+        model: build(&natural),
+        names,
+        log_likelihood,
+        aic: 2.0 * k - 2.0 * log_likelihood,
+        bic: k * (n as f64).ln() - 2.0 * log_likelihood,
+        std_errors: standard_errors(&ll, &natural),
+        iterations,
+        converged,
+        observations: n,
+    })
+}
+
+/// Gradient and Hessian of `f` at `x` by central differences with steps `h`.
+fn derivatives(f: &dyn Fn(&[f64]) -> f64, x: &[f64], h: &[f64]) -> (Vec<f64>, Vec<Vec<f64>>) {
+    let k = x.len();
+    let at = |d: &[(usize, f64)]| {
+        let mut p = x.to_vec();
+        for (i, s) in d {
+            p[*i] += s;
+        }
+        f(&p)
+    };
+    let f0 = at(&[]);
+    let mut grad = vec![0.0; k];
+    let mut hess = vec![vec![0.0; k]; k];
+    for i in 0..k {
+        let (up, down) = (at(&[(i, h[i])]), at(&[(i, -h[i])]));
+        grad[i] = (up - down) / (2.0 * h[i]);
+        hess[i][i] = (up - 2.0 * f0 + down) / (h[i] * h[i]);
+        for j in (i + 1)..k {
+            let v = (at(&[(i, h[i]), (j, h[j])])
+                - at(&[(i, h[i]), (j, -h[j])])
+                - at(&[(i, -h[i]), (j, h[j])])
+                + at(&[(i, -h[i]), (j, -h[j])]))
+                / (4.0 * h[i] * h[j]);
+            hess[i][j] = v;
+            hess[j][i] = v;
+        }
+    }
+    (grad, hess)
+}
+
+/// Newton steps on the negative log-likelihood in log-parameter space from the simplex's
+/// answer, halving a step that does not improve: the simplex gets close, Newton gets the
+/// last digits. Returns the point and its log-likelihood.
+fn polish<F: Fn(&[f64]) -> f64>(ll: &F, mut x: Vec<f64>) -> (Vec<f64>, f64) {
+    let nll = |p: &[f64]| {
+        let natural: Vec<f64> = p.iter().map(|v| v.exp()).collect();
+        -ll(&natural)
+    };
+    let mut value = nll(&x);
+    for _ in 0..50 {
+        let (grad, hess) = derivatives(&nll, &x, &vec![1e-5; x.len()]);
+        let Some(inv) = invert(hess) else { break };
+        let step: Vec<f64> = (0..x.len())
+            .map(|i| -(0..x.len()).map(|j| inv[i][j] * grad[j]).sum::<f64>())
+            .collect();
+        let mut scale = 1.0;
+        let mut improved = false;
+        while scale > 1e-6 {
+            let candidate: Vec<f64> = x.iter().zip(&step).map(|(v, s)| v + scale * s).collect();
+            let v = nll(&candidate);
+            if v.is_finite() && v <= value {
+                improved = v < value;
+                x = candidate;
+                value = v;
+                break;
+            }
+            scale /= 2.0;
+        }
+        let size = step.iter().map(|s| (s * scale).abs()).fold(0.0, f64::max);
+        if !improved || size < 1e-12 {
+            break;
+        }
+    }
+    (x, -value)
+}
+
+/// Square roots of the diagonal of the inverse observed information (the Hessian of the
+/// negative log-likelihood in natural parameters).
+fn standard_errors<F: Fn(&[f64]) -> f64>(ll: &F, theta: &[f64]) -> Option<Vec<f64>> {
+    let h: Vec<f64> = theta.iter().map(|t| 1e-4 * t.abs().max(1e-3)).collect();
+    let (_, hess) = derivatives(&|p: &[f64]| -ll(p), theta, &h);
+    let inv = invert(hess)?;
+    let se: Vec<f64> = (0..theta.len())
+        .map(|i| inv[i][i])
+        .map(|v| if v > 0.0 { v.sqrt() } else { f64::NAN })
+        .collect();
+    se.iter().all(|s| s.is_finite()).then_some(se)
+}
+
+/// Gauss-Jordan inversion with partial pivoting; `None` when singular.
+fn invert(mut m: Vec<Vec<f64>>) -> Option<Vec<Vec<f64>>> {
+    let n = m.len();
+    let mut inv: Vec<Vec<f64>> = (0..n)
+        .map(|i| (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
+        .collect();
+    for col in 0..n {
+        let pivot = (col..n).max_by(|a, b| m[*a][col].abs().total_cmp(&m[*b][col].abs()))?;
+        if m[pivot][col].abs() < 1e-300 {
+            return None;
+        }
+        m.swap(col, pivot);
+        inv.swap(col, pivot);
+        let d = m[col][col];
+        for j in 0..n {
+            m[col][j] /= d;
+            inv[col][j] /= d;
+        }
+        for row in 0..n {
+            if row != col {
+                let factor = m[row][col];
+                for j in 0..n {
+                    m[row][j] -= factor * m[col][j];
+                    inv[row][j] -= factor * inv[col][j];
+                }
+            }
+        }
+    }
+    Some(inv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gaussian_likelihood_is_maximised_at_its_mean() {
+        // ll(mu, s) of three points; maximum at mu = 2, s^2 = 2/3.
+        let xs = [1.0, 2.0, 3.0];
+        let ll = |p: &[f64]| {
+            xs.iter()
+                .map(|x| -((x - p[0]) / p[1]).powi(2) / 2.0 - p[1].ln())
+                .sum::<f64>()
+        };
+        let fit = maximize(ll, &[vec![1.0, 1.0]], &["mu", "sigma"], 3, |p| p.to_vec()).unwrap();
+        assert!((fit.model[0] - 2.0).abs() < 1e-6);
+        assert!((fit.model[1] - (2.0f64 / 3.0).sqrt()).abs() < 1e-6);
+        assert!(fit.std_errors.is_some());
+    }
+
+    #[test]
+    fn no_data_is_an_error() {
+        assert_eq!(
+            maximize(|_: &[f64]| 0.0, &[vec![1.0]], &["x"], 0, |p| p[0]).unwrap_err(),
+            FitError::NoData
+        );
+    }
+}
