@@ -160,6 +160,7 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Clv { command } => crate::clv::run(command),
         Command::Migrate => {
             db::open(database).await?;
             println!("migrations applied");

@@ -1,5 +1,7 @@
 //! The `clientele` binary: serve, demo, workspace and token management, import, rebuild.
 
+mod clv;
+mod clv_input;
 mod commands;
 mod db;
 
@@ -57,6 +59,11 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Customer-lifetime-value models (BG/NBD, Pareto/NBD, modified BG/NBD, Gamma-Gamma).
+    Clv {
+        #[command(subcommand)]
+        command: clv::ClvCommand,
+    },
 }
 
 fn main() -> std::process::ExitCode {

@@ -6,9 +6,11 @@ pub mod bgnbd;
 pub mod fit;
 pub mod gamma_gamma;
 pub mod mbgnbd;
+pub mod model;
 pub mod pareto;
 pub mod special;
 pub mod summary;
 
 pub use fit::{Fit, FitError};
+pub use model::{PurchaseModel, lifetime_value};
 pub use summary::{CustomerSummary, Txn, Unit, summarize};
