@@ -1,43 +1,11 @@
 //! Fidelity: the published estimates on the CDNOW sample (2 357 customers, calibration
 //! 1997-01-01 to 1997-09-30, weeks), to the printed digits.
 
-use clientele_clv::summary::{Txn, Unit, summarize};
 use clientele_clv::{bgnbd, gamma_gamma};
 
-const SAMPLE: &str = include_str!("../../../data/cdnow/CDNOW_sample.txt");
+mod common;
 
-fn day(yyyymmdd: &str) -> i32 {
-    let d: jiff::civil::Date = format!(
-        "{}-{}-{}",
-        &yyyymmdd[0..4],
-        &yyyymmdd[4..6],
-        &yyyymmdd[6..8]
-    )
-    .parse()
-    .unwrap();
-    d.since(jiff::civil::date(1970, 1, 1)).unwrap().get_days()
-}
-
-fn sample() -> Vec<clientele_clv::CustomerSummary> {
-    let txns: Vec<Txn> = SAMPLE
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let c: Vec<&str> = l.split_whitespace().collect();
-            Txn {
-                customer: c[1].parse().unwrap(),
-                day: day(c[2]),
-                amount: c[4].parse().unwrap(),
-            }
-        })
-        .collect();
-    summarize(&txns, day("19970930"), None, Unit::Week)
-}
-
-fn round(x: f64, digits: i32) -> f64 {
-    let s = 10f64.powi(digits);
-    (x * s).round() / s
-}
+use common::{round, sample};
 
 #[test]
 fn the_sample_summarises_to_2357_customers() {
