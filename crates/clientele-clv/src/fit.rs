@@ -83,7 +83,14 @@ fn run<F: Fn(&[f64]) -> f64>(
     start_log: &[f64],
     step: f64,
 ) -> Result<(Vec<f64>, f64, u64, bool), Error> {
-    let solver = NelderMead::new(simplex(start_log, step)).with_sd_tolerance(1e-10)?;
+    // The spread of the simplex's values is judged relative to the likelihood's size: an
+    // absolute 1e-10 is below f64 resolution for a likelihood of -40 000. Newton polishing
+    // afterwards supplies the last digits.
+    let scale = Objective(ll)
+        .cost(&start_log.to_vec())?
+        .abs()
+        .clamp(1.0, 1e12);
+    let solver = NelderMead::new(simplex(start_log, step)).with_sd_tolerance(1e-11 * scale)?;
     let result = Executor::new(Objective(ll), solver)
         .configure(|s| s.max_iters(MAX_ITERS))
         .run()?;

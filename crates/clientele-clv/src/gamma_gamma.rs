@@ -3,7 +3,7 @@
 
 use statrs::function::gamma::ln_gamma;
 
-use crate::bgnbd::compress;
+use crate::bgnbd::Grouped;
 use crate::fit::{Fit, FitError, maximize};
 use crate::summary::CustomerSummary;
 
@@ -47,17 +47,24 @@ pub fn usable(c: &CustomerSummary) -> bool {
 /// Fit Gamma-Gamma on the usable customers; the caller reports how many were left out.
 pub fn fit(data: &[CustomerSummary]) -> Result<Fit<GammaGamma>, FitError> {
     let used: Vec<CustomerSummary> = data.iter().filter(|c| usable(c)).copied().collect();
-    let groups = compress(&used, |c| [c.frequency, c.monetary, 0.0]);
+    let grouped = Grouped::new(&used, |c| [c.frequency, c.monetary, 0.0]);
     let mean_m = used.iter().map(|c| c.monetary).sum::<f64>() / used.len().max(1) as f64;
-    let ll = |p: &[f64]| {
-        let m = GammaGamma {
-            p: p[0],
-            q: p[1],
-            gamma: p[2],
-        };
-        groups
+    let ll = |params: &[f64]| {
+        let (p, q, gamma) = (params[0], params[1], params[2]);
+        // The Gamma-function terms depend on the frequency alone.
+        let base = q * gamma.ln() - ln_gamma(q);
+        let per_x: Vec<f64> = grouped
+            .xs
             .iter()
-            .map(|([x, mv, _], n)| n * m.log_likelihood(*x, *mv))
+            .map(|x| base + ln_gamma(p * x + q) - ln_gamma(p * x) + (p * x) * x.ln())
+            .collect();
+        grouped
+            .groups
+            .iter()
+            .map(|(i, m, _, n)| {
+                let x = grouped.xs[*i];
+                n * (per_x[*i] + (p * x - 1.0) * m.ln() - (p * x + q) * (x * m + gamma).ln())
+            })
             .sum::<f64>()
     };
     let starts = [

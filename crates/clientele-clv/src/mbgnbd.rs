@@ -3,7 +3,7 @@
 
 use statrs::function::gamma::ln_gamma;
 
-use crate::bgnbd::compress;
+use crate::bgnbd::Grouped;
 use crate::fit::{Fit, FitError, maximize};
 use crate::special::{hyp2f1, log_add_exp};
 use crate::summary::CustomerSummary;
@@ -65,18 +65,31 @@ impl ModifiedBgNbd {
 
 /// Fit the modified BG/NBD by maximum likelihood.
 pub fn fit(data: &[CustomerSummary]) -> Result<Fit<ModifiedBgNbd>, FitError> {
-    let groups = compress(data, |c| [c.frequency, c.recency, c.t]);
+    let grouped = Grouped::new(data, |c| [c.frequency, c.recency, c.t]);
     let mean_t = data.iter().map(|c| c.t).sum::<f64>() / data.len().max(1) as f64;
     let ll = |p: &[f64]| {
-        let m = ModifiedBgNbd {
-            r: p[0],
-            alpha: p[1],
-            a: p[2],
-            b: p[3],
-        };
-        groups
+        let (r, alpha, a, b) = (p[0], p[1], p[2], p[3]);
+        // The Gamma-function terms depend on the frequency alone.
+        let base = ln_gamma(a + b) - ln_gamma(b) - ln_gamma(r) + r * alpha.ln();
+        let per_x: Vec<(f64, f64)> = grouped
+            .xs
             .iter()
-            .map(|([x, tx, t], n)| n * m.log_likelihood(*x, *tx, *t))
+            .map(|x| {
+                (
+                    base + ln_gamma(r + x) + ln_gamma(b + x + 1.0) - ln_gamma(a + b + x + 1.0),
+                    a.ln() - (b + x).ln(),
+                )
+            })
+            .collect();
+        grouped
+            .groups
+            .iter()
+            .map(|(i, tx, t, n)| {
+                let x = grouped.xs[*i];
+                let (gammas, odds) = per_x[*i];
+                let a4 = odds + (r + x) * ((alpha + t).ln() - (alpha + tx).ln());
+                n * (gammas - (r + x) * (alpha + t).ln() + log_add_exp(a4, 0.0))
+            })
             .sum::<f64>()
     };
     let starts = [

@@ -85,3 +85,53 @@ fn modified_bgnbd_fits_the_sample_at_least_as_well_as_bgnbd() {
         bg.log_likelihood
     );
 }
+
+#[test]
+fn every_model_fits_the_full_cdnow_file() {
+    let master = include_str!("../../../data/cdnow/CDNOW_master.txt");
+    let mut ids = std::collections::HashMap::new();
+    let txns: Vec<clientele_clv::Txn> = master
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let c: Vec<&str> = l.split_whitespace().collect();
+            let next = ids.len() as u32;
+            let customer = *ids.entry(c[0].to_owned()).or_insert(next);
+            clientele_clv::Txn {
+                customer,
+                day: common::day(c[1]),
+                amount: c[3].parse().unwrap(),
+            }
+        })
+        .collect();
+    let data = clientele_clv::summarize(
+        &txns,
+        common::day("19970930"),
+        None,
+        clientele_clv::Unit::Week,
+    );
+    assert_eq!(data.len(), 23_570);
+    let bg = bgnbd::fit(&data).unwrap();
+    let pareto = clientele_clv::pareto::fit(&data).unwrap();
+    let mbg = clientele_clv::mbgnbd::fit(&data).unwrap();
+    let gg = gamma_gamma::fit(&data).unwrap();
+    for (name, ll, se) in [
+        ("bgnbd", bg.log_likelihood, bg.std_errors),
+        ("pareto", pareto.log_likelihood, pareto.std_errors),
+        ("mbgnbd", mbg.log_likelihood, mbg.std_errors),
+        ("gamma-gamma", gg.log_likelihood, gg.std_errors),
+    ] {
+        assert!(ll.is_finite(), "{name}");
+        assert!(
+            se.is_some_and(|s| s.iter().all(|v| v.is_finite() && *v > 0.0)),
+            "{name} standard errors"
+        );
+    }
+    // Ten times the customers of the sample, from the same population: close parameters.
+    assert!(
+        (bg.model.r - 0.243).abs() < 0.05 && (bg.model.a - 0.793).abs() < 0.3,
+        "{:?}",
+        bg.model
+    );
+}
