@@ -240,6 +240,16 @@ impl ContactFields {
         keys
     }
 
+    /// The searchable fields folded to lower case (Unicode-aware), as stored for `q=` search.
+    pub fn search_text(&self) -> String {
+        [&self.name, &self.email, &self.phone, &self.external_id]
+            .iter()
+            .map(|v| v.as_deref().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    }
+
     /// Fields of a contact created implicitly by an event naming an unknown identifier.
     pub fn from_identity(key: &IdentityKey, kind: ContactKind) -> Self {
         let mut f = Self {

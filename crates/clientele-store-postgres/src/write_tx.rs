@@ -169,12 +169,13 @@ impl WriteTx for PgWriteTx {
         let ambassador: Vec<bool> = contacts.iter().map(|f| f.ambassador).collect();
         sqlx::query(
             "INSERT INTO contacts (workspace_id, id, kind, external_id, email, phone, name, locale, time_zone, tags, custom,
-                                   contract_active, ambassador, created_at, updated_at)
+                                   contract_active, ambassador, created_at, updated_at, search_text)
              SELECT $1, id, kind, external_id, email, phone, name, locale, time_zone, tags::jsonb, custom::jsonb,
-                    contract_active, ambassador, $13, $13
+                    contract_active, ambassador, $13, $13, search_text
              FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                         $10::text[], $11::text[], $12::bool[], $14::bool[])
-                  AS t(id, kind, external_id, email, phone, name, locale, time_zone, tags, custom, contract_active, ambassador)",
+                         $10::text[], $11::text[], $12::bool[], $14::bool[], $15::text[])
+                  AS t(id, kind, external_id, email, phone, name, locale, time_zone, tags, custom, contract_active, ambassador,
+                       search_text)",
         )
         .bind(self.ws)
         .bind(&ids)
@@ -190,6 +191,7 @@ impl WriteTx for PgWriteTx {
         .bind(&contract)
         .bind(now)
         .bind(&ambassador)
+        .bind(contacts.iter().map(ContactFields::search_text).collect::<Vec<_>>())
         .execute(&mut *self.tx)
         .await
         .map_err(other)?;
@@ -239,8 +241,8 @@ impl WriteTx for PgWriteTx {
         self.insert_identities(&added).await?;
         sqlx::query(
             "UPDATE contacts SET kind = $1, external_id = $2, email = $3, phone = $4, name = $5, locale = $6,
-             time_zone = $7, tags = $8::jsonb, custom = $9::jsonb, contract_active = $10, ambassador = $11, updated_at = $12
-             WHERE workspace_id = $13 AND id = $14",
+             time_zone = $7, tags = $8::jsonb, custom = $9::jsonb, contract_active = $10, ambassador = $11, updated_at = $12,
+             search_text = $15 WHERE workspace_id = $13 AND id = $14",
         )
         .bind(fields.kind.as_str())
         .bind(&fields.external_id)
@@ -256,6 +258,7 @@ impl WriteTx for PgWriteTx {
         .bind(now)
         .bind(self.ws)
         .bind(id.0)
+        .bind(fields.search_text())
         .execute(&mut *self.tx)
         .await
         .map_err(other)?;
@@ -271,7 +274,7 @@ impl WriteTx for PgWriteTx {
             .map_err(other)?;
         sqlx::query(
             "UPDATE contacts SET external_id = NULL, email = NULL, phone = NULL, name = NULL, locale = NULL,
-             time_zone = NULL, tags = '[]', custom = '{}', deleted_at = $1, updated_at = $1
+             time_zone = NULL, tags = '[]', custom = '{}', search_text = '', deleted_at = $1, updated_at = $1
              WHERE workspace_id = $2 AND id = $3",
         )
         .bind(now)

@@ -56,17 +56,9 @@ impl ContactReader for SqliteStore {
                 .push(")");
         }
         if let Some(text) = &query.text {
-            let pat = like_pattern(text);
-            q.push(" AND (");
-            for (i, col) in ["name", "email", "phone", "external_id"].iter().enumerate() {
-                if i > 0 {
-                    q.push(" OR ");
-                }
-                q.push(format!("lower({col}) LIKE "))
-                    .push_bind(pat.clone())
-                    .push(" ESCAPE '\\'");
-            }
-            q.push(")");
+            q.push(" AND search_text LIKE ")
+                .push_bind(like_pattern(text))
+                .push(" ESCAPE '\\'");
         }
         if let Some(after) = query.after {
             q.push(" AND id > ").push_bind(after.0);

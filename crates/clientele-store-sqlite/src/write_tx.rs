@@ -228,7 +228,7 @@ impl WriteTx for SqliteWriteTx {
         let pairs: Vec<(&ContactId, &ContactFields)> = ids.iter().zip(contacts).collect();
         for chunk in pairs.chunks(ROW_CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO contacts (id, workspace_id, kind, external_id, email, phone, name, locale, time_zone, tags, custom, contract_active, ambassador, created_at, updated_at) ",
+                "INSERT INTO contacts (id, workspace_id, kind, external_id, email, phone, name, locale, time_zone, tags, custom, contract_active, ambassador, created_at, updated_at, search_text) ",
             );
             q.push_values(chunk, |mut b, (id, f)| {
                 b.push_bind(id.0)
@@ -245,7 +245,8 @@ impl WriteTx for SqliteWriteTx {
                     .push_bind(f.contract_active)
                     .push_bind(f.ambassador)
                     .push_bind(now)
-                    .push_bind(now);
+                    .push_bind(now)
+                    .push_bind(f.search_text());
             });
             q.build().execute(&mut *self.tx).await.map_err(other)?;
         }
@@ -294,8 +295,8 @@ impl WriteTx for SqliteWriteTx {
         self.insert_identities(&added).await?;
         sqlx::query(
             "UPDATE contacts SET kind = $1, external_id = $2, email = $3, phone = $4, name = $5, locale = $6,
-             time_zone = $7, tags = $8, custom = $9, contract_active = $10, ambassador = $11, updated_at = $12
-             WHERE workspace_id = $13 AND id = $14",
+             time_zone = $7, tags = $8, custom = $9, contract_active = $10, ambassador = $11, updated_at = $12,
+             search_text = $15 WHERE workspace_id = $13 AND id = $14",
         )
         .bind(fields.kind.as_str())
         .bind(&fields.external_id)
@@ -311,6 +312,7 @@ impl WriteTx for SqliteWriteTx {
         .bind(now)
         .bind(self.ws)
         .bind(id.0)
+        .bind(fields.search_text())
         .execute(&mut *self.tx)
         .await
         .map_err(other)?;
@@ -326,7 +328,7 @@ impl WriteTx for SqliteWriteTx {
             .map_err(other)?;
         sqlx::query(
             "UPDATE contacts SET external_id = NULL, email = NULL, phone = NULL, name = NULL, locale = NULL,
-             time_zone = NULL, tags = '[]', custom = '{}', deleted_at = $1, updated_at = $1
+             time_zone = NULL, tags = '[]', custom = '{}', search_text = '', deleted_at = $1, updated_at = $1
              WHERE workspace_id = $2 AND id = $3",
         )
         .bind(now)
