@@ -2,9 +2,9 @@
 //! way"): purchases follow a Poisson process with Gamma(r, α) heterogeneity; after each
 //! purchase a customer drops out with probability p ~ Beta(a, b).
 
-use statrs::function::gamma::ln_gamma;
+use statrs::function::gamma::{digamma, ln_gamma};
 
-use crate::fit::{Fit, FitError, maximize};
+use crate::fit::{Fit, FitError, maximize_smooth};
 use crate::special::{hyp2f1, log_add_exp};
 use crate::summary::CustomerSummary;
 
@@ -153,27 +153,55 @@ pub(crate) fn total_log_likelihood(m: &BgNbd, g: &Grouped) -> f64 {
         .sum()
 }
 
+/// Gradient of [`total_log_likelihood`] with respect to (r, α, a, b).
+pub(crate) fn total_gradient(m: &BgNbd, g: &Grouped) -> Vec<f64> {
+    let BgNbd { r, alpha, a, b } = *m;
+    let (psi_r, psi_ab, psi_b) = (digamma(r), digamma(a + b), digamma(b));
+    let per_x: Vec<(f64, f64, f64)> =
+        g.xs.iter()
+            .map(|x| (digamma(r + x), digamma(b + x), digamma(a + b + x)))
+            .collect();
+    let mut out = [0.0; 4];
+    for (i, tx, t, n) in &g.groups {
+        let x = g.xs[*i];
+        let (psi_rx, psi_bx, psi_abx) = per_x[*i];
+        // Weight of the "dropped out after the last purchase" term inside ln(e^A3 + e^A4).
+        let w4 = if x > 0.0 {
+            let a3 = -(r + x) * (alpha + t).ln();
+            let a4 = a.ln() - (b + x - 1.0).ln() - (r + x) * (alpha + tx).ln();
+            1.0 / (1.0 + (a3 - a4).exp())
+        } else {
+            0.0
+        };
+        let w3 = 1.0 - w4;
+        out[0] +=
+            n * (psi_rx - psi_r + alpha.ln() - w3 * (alpha + t).ln() - w4 * (alpha + tx).ln());
+        out[1] += n * (r / alpha - w3 * (r + x) / (alpha + t) - w4 * (r + x) / (alpha + tx));
+        out[2] += n * (psi_ab - psi_abx + w4 / a);
+        out[3] += n
+            * (psi_ab + psi_bx - psi_b - psi_abx - if x > 0.0 { w4 / (b + x - 1.0) } else { 0.0 });
+    }
+    out.to_vec()
+}
+
 /// Fit BG/NBD by maximum likelihood.
 pub fn fit(data: &[CustomerSummary]) -> Result<Fit<BgNbd>, FitError> {
     let grouped = Grouped::new(data, |c| [c.frequency, c.recency, c.t]);
     let mean_t = data.iter().map(|c| c.t).sum::<f64>() / data.len().max(1) as f64;
-    let ll = |p: &[f64]| {
-        total_log_likelihood(
-            &BgNbd {
-                r: p[0],
-                alpha: p[1],
-                a: p[2],
-                b: p[3],
-            },
-            &grouped,
-        )
+    let model = |p: &[f64]| BgNbd {
+        r: p[0],
+        alpha: p[1],
+        a: p[2],
+        b: p[3],
     };
+    let ll = |p: &[f64]| total_log_likelihood(&model(p), &grouped);
+    let grad = |p: &[f64]| total_gradient(&model(p), &grouped);
     let starts = [
         vec![1.0, mean_t.max(1e-3), 1.0, 1.0],
         vec![0.5, 1.0, 0.5, 2.0],
         vec![0.1, 10.0, 2.0, 5.0],
     ];
-    maximize(ll, &starts, NAMES, data.len(), |p| BgNbd {
+    maximize_smooth(ll, grad, &starts, NAMES, data.len(), |p| BgNbd {
         r: p[0],
         alpha: p[1],
         a: p[2],
@@ -217,5 +245,58 @@ mod tests {
             (direct - grouped).abs() < 1e-9 * direct.abs(),
             "{direct} vs {grouped}"
         );
+    }
+
+    #[test]
+    fn the_analytic_gradient_matches_finite_differences() {
+        let data: Vec<CustomerSummary> = (0..60)
+            .map(|i| {
+                let x = f64::from(i % 6);
+                CustomerSummary {
+                    customer: i,
+                    frequency: x,
+                    recency: x * 2.5,
+                    t: 30.0 + f64::from(i % 4),
+                    monetary: 0.0,
+                    holdout_frequency: 0.0,
+                    holdout_value: 0.0,
+                }
+            })
+            .collect();
+        let g = Grouped::new(&data, |c| [c.frequency, c.recency, c.t]);
+        let p = [0.3, 4.0, 0.8, 2.5];
+        let f = |q: &[f64]| {
+            total_log_likelihood(
+                &BgNbd {
+                    r: q[0],
+                    alpha: q[1],
+                    a: q[2],
+                    b: q[3],
+                },
+                &g,
+            )
+        };
+        let analytic = total_gradient(
+            &BgNbd {
+                r: p[0],
+                alpha: p[1],
+                a: p[2],
+                b: p[3],
+            },
+            &g,
+        );
+        for i in 0..4 {
+            let h = 1e-6 * p[i];
+            let (mut up, mut down) = (p, p);
+            up[i] += h;
+            down[i] -= h;
+            let numeric = (f(&up) - f(&down)) / (2.0 * h);
+            assert!(
+                (numeric - analytic[i]).abs() < 1e-5 * numeric.abs().max(1.0),
+                "d/d{}: {numeric} vs {}",
+                NAMES[i],
+                analytic[i]
+            );
+        }
     }
 }

@@ -164,6 +164,146 @@ where
     })
 }
 
+/// Minimise `f` (with gradient `g`) by BFGS with a bounded Armijo backtracking line search.
+/// Returns the point, its value and the iterations, or `None` when no descent was possible
+/// before convergence.
+fn bfgs(
+    f: &dyn Fn(&[f64]) -> f64,
+    g: &dyn Fn(&[f64]) -> Vec<f64>,
+    x0: &[f64],
+    grad_tol: f64,
+) -> Option<(Vec<f64>, f64, u64)> {
+    let k = x0.len();
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let identity = || -> Vec<Vec<f64>> {
+        (0..k)
+            .map(|i| (0..k).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
+            .collect()
+    };
+    let mut x = x0.to_vec();
+    let mut fx = f(&x);
+    let mut gx = g(&x);
+    if !fx.is_finite() || gx.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let mut h = identity();
+    for iter in 1..=500u64 {
+        if gx.iter().fold(0.0f64, |m, v| m.max(v.abs())) < grad_tol {
+            return Some((x, fx, iter));
+        }
+        let mut p: Vec<f64> = (0..k).map(|i| -dot(&h[i], &gx)).collect();
+        if dot(&p, &gx) >= 0.0 {
+            h = identity();
+            p = gx.iter().map(|v| -v).collect();
+        }
+        let slope = dot(&p, &gx);
+        let mut t = 1.0;
+        let mut accepted = None;
+        for _ in 0..60 {
+            let candidate: Vec<f64> = x.iter().zip(&p).map(|(xi, pi)| xi + t * pi).collect();
+            // Parameters beyond e^±15 are numerically meaningless for these models (the
+            // Gamma-function terms cancel catastrophically there): such a step is too long.
+            let fc = if candidate.iter().all(|v| v.abs() < 15.0) {
+                f(&candidate)
+            } else {
+                f64::INFINITY
+            };
+            if fc.is_finite() && fc <= fx + 1e-4 * t * slope {
+                accepted = Some((candidate, fc));
+                break;
+            }
+            t *= 0.5;
+        }
+        let (x_new, f_new) = accepted?;
+        let g_new = g(&x_new);
+        if g_new.iter().any(|v| !v.is_finite()) {
+            return None;
+        }
+        let s: Vec<f64> = x_new.iter().zip(&x).map(|(a, b)| a - b).collect();
+        let y: Vec<f64> = g_new.iter().zip(&gx).map(|(a, b)| a - b).collect();
+        let sy = dot(&s, &y);
+        let done = (fx - f_new).abs() <= 1e-15 * fx.abs().max(1.0);
+        x = x_new;
+        fx = f_new;
+        gx = g_new;
+        if done {
+            return Some((x, fx, iter));
+        }
+        if sy > 1e-12 {
+            // H ← (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ
+            let rho = 1.0 / sy;
+            let hy: Vec<f64> = (0..k).map(|i| dot(&h[i], &y)).collect();
+            let yhy = dot(&y, &hy);
+            for i in 0..k {
+                for j in 0..k {
+                    h[i][j] += -rho * (s[i] * hy[j] + hy[i] * s[j])
+                        + (rho * rho * yhy + rho) * s[i] * s[j];
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Maximise a smooth `ll` with its analytic gradient `grad` (natural parameters) by BFGS in
+/// log-parameter space from each start, then Newton polishing; falls back to [`maximize`]
+/// (Nelder-Mead) when no start converges.
+pub fn maximize_smooth<M, F, G>(
+    ll: F,
+    grad: G,
+    starts: &[Vec<f64>],
+    names: &'static [&'static str],
+    n: usize,
+    build: impl Fn(&[f64]) -> M,
+) -> Result<Fit<M>, FitError>
+where
+    F: Fn(&[f64]) -> f64,
+    G: Fn(&[f64]) -> Vec<f64>,
+{
+    if n == 0 {
+        return Err(FitError::NoData);
+    }
+    let natural = |p: &[f64]| p.iter().map(|v| v.exp()).collect::<Vec<f64>>();
+    let nll = |p: &[f64]| -ll(&natural(p));
+    // d/d(ln θ) = θ d/dθ, negated for minimisation.
+    let ngrad = |p: &[f64]| {
+        let theta = natural(p);
+        grad(&theta)
+            .iter()
+            .zip(&theta)
+            .map(|(g, t)| -g * t)
+            .collect::<Vec<f64>>()
+    };
+    let mut best: Option<(Vec<f64>, f64)> = None;
+    let mut iterations = 0;
+    for start in starts {
+        let log_start: Vec<f64> = start.iter().map(|p| p.ln()).collect();
+        if let Some((p, value, iters)) = bfgs(&nll, &ngrad, &log_start, 1e-7 * n as f64) {
+            iterations += iters;
+            if best.as_ref().is_none_or(|(_, b)| value < *b) {
+                best = Some((p, value));
+            }
+        }
+    }
+    let Some((point, _)) = best else {
+        return maximize(ll, starts, names, n, build);
+    };
+    let (point, log_likelihood) = polish(&ll, point);
+    let theta = natural(&point);
+    let k = theta.len() as f64;
+    Ok(Fit {
+        model: build(&theta),
+        names,
+        log_likelihood,
+        aic: 2.0 * k - 2.0 * log_likelihood,
+        bic: k * (n as f64).ln() - 2.0 * log_likelihood,
+        std_errors: standard_errors(&ll, &theta),
+        iterations,
+        converged: true,
+        observations: n,
+    })
+}
+
 /// Gradient and Hessian of `f` at `x` by central differences with steps `h`.
 fn derivatives(f: &dyn Fn(&[f64]) -> f64, x: &[f64], h: &[f64]) -> (Vec<f64>, Vec<Vec<f64>>) {
     let k = x.len();
