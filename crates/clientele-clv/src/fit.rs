@@ -148,20 +148,32 @@ where
             log_likelihood,
         });
     }
-    let (point, log_likelihood) = polish(&ll, point);
+    Ok(finish(&ll, point, names, n, iterations, build))
+}
+
+/// Polish the optimiser's answer (log-parameters) and report it with its diagnostics.
+fn finish<M, F: Fn(&[f64]) -> f64>(
+    ll: &F,
+    point: Vec<f64>,
+    names: &'static [&'static str],
+    n: usize,
+    iterations: u64,
+    build: impl Fn(&[f64]) -> M,
+) -> Fit<M> {
+    let (point, log_likelihood) = polish(ll, point);
     let natural: Vec<f64> = point.iter().map(|p| p.exp()).collect();
     let k = natural.len() as f64;
-    Ok(Fit {
+    Fit {
         model: build(&natural),
         names,
         log_likelihood,
         aic: 2.0 * k - 2.0 * log_likelihood,
         bic: k * (n as f64).ln() - 2.0 * log_likelihood,
-        std_errors: standard_errors(&ll, &natural),
+        std_errors: standard_errors(ll, &natural),
         iterations,
-        converged,
+        converged: true,
         observations: n,
-    })
+    }
 }
 
 /// Minimise `f` (with gradient `g`) by BFGS with a bounded Armijo backtracking line search.
@@ -288,20 +300,7 @@ where
     let Some((point, _)) = best else {
         return maximize(ll, starts, names, n, build);
     };
-    let (point, log_likelihood) = polish(&ll, point);
-    let theta = natural(&point);
-    let k = theta.len() as f64;
-    Ok(Fit {
-        model: build(&theta),
-        names,
-        log_likelihood,
-        aic: 2.0 * k - 2.0 * log_likelihood,
-        bic: k * (n as f64).ln() - 2.0 * log_likelihood,
-        std_errors: standard_errors(&ll, &theta),
-        iterations,
-        converged: true,
-        observations: n,
-    })
+    Ok(finish(&ll, point, names, n, iterations, build))
 }
 
 /// Gradient and Hessian of `f` at `x` by central differences with steps `h`.
