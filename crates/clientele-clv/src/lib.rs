@@ -8,6 +8,7 @@ pub mod gamma_gamma;
 pub mod mbgnbd;
 pub mod model;
 pub mod pareto;
+pub mod simulate;
 pub mod special;
 pub mod summary;
 
