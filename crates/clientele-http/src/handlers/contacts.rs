@@ -267,16 +267,23 @@ pub async fn list_members(
 ) -> Result<Json<Vec<MemberInput>>, ApiError> {
     let id = contact_id(&id)?;
     load(&state, &ws, id).await?;
-    let members = state.store.members(ws.id, id).await?;
-    Ok(Json(
-        members
-            .into_iter()
-            .map(|m| MemberInput {
-                person_id: m.person_id.0,
-                role: m.role,
-            })
-            .collect(),
-    ))
+    Ok(Json(members_of(&state, &ws, id).await?))
+}
+
+/// The people of a company, as the API shows them.
+async fn members_of(
+    state: &AppState,
+    ws: &Workspace,
+    company: ContactId,
+) -> Result<Vec<MemberInput>, ApiError> {
+    let members = state.store.members(ws.id, company).await?;
+    Ok(members
+        .into_iter()
+        .map(|m| MemberInput {
+            person_id: m.person_id.0,
+            role: m.role,
+        })
+        .collect())
 }
 
 /// Add a person to a company (the contact in the path).
@@ -304,18 +311,9 @@ pub async fn create_member(
         input.role.as_deref(),
     )
     .await?;
-    let members = state.store.members(ws.id, company).await?;
     Ok((
         StatusCode::CREATED,
-        Json(
-            members
-                .into_iter()
-                .map(|m| MemberInput {
-                    person_id: m.person_id.0,
-                    role: m.role,
-                })
-                .collect(),
-        ),
+        Json(members_of(&state, &ws, company).await?),
     ))
 }
 
