@@ -1,16 +1,18 @@
-//! `clientele clv fit | predict`: customer-lifetime-value models on transaction files.
+//! `clientele clv fit | predict | plot`: customer-lifetime-value models on a transaction
+//! file or on a workspace's purchases.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use clientele_clv::gamma_gamma::{self, GammaGamma};
+use clientele_clv::report::FitReport;
 use clientele_clv::{
-    CustomerSummary, Fit, PurchaseModel, Unit, bgnbd, lifetime_value, mbgnbd, pareto, summarize,
+    CustomerSummary, Fit, FittedModel, Txn, Unit, fit_model, fit_report, predict, summarize,
 };
-use serde_json::{Map, Value, json};
 
 use crate::clv_input::{self, Transactions, day_number};
+use crate::{clv_plot, db};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum InputFormat {
@@ -61,9 +63,12 @@ pub enum PredictFormat {
 /// What to fit on.
 #[derive(Args)]
 pub struct ClvInput {
-    /// Transaction file.
+    /// Transaction file; without it, the purchases of a workspace in `--database`.
     #[arg(long)]
-    transactions: PathBuf,
+    transactions: Option<PathBuf>,
+    /// Workspace whose purchases to fit (optional when there is only one).
+    #[arg(long, conflicts_with = "transactions")]
+    workspace: Option<String>,
     /// Its format.
     #[arg(long, value_enum, default_value = "csv")]
     input_format: InputFormat,
@@ -110,53 +115,59 @@ pub enum ClvCommand {
         #[arg(long, value_enum, default_value = "csv")]
         format: PredictFormat,
     },
+    /// Fit, then write SVG and PNG charts: holdout against predicted purchases by
+    /// calibration frequency (needs `--holdout-end`), the P(alive) matrix and cumulative
+    /// tracking of repeat purchases.
+    Plot {
+        #[command(flatten)]
+        input: ClvInput,
+        /// Directory for the charts (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
-/// A fitted purchase model with its diagnostics, whatever its kind.
-struct Fitted {
-    name: &'static str,
-    model: Box<dyn PurchaseModel>,
-    names: &'static [&'static str],
-    log_likelihood: f64,
-    aic: f64,
-    bic: f64,
-    std_errors: Option<Vec<f64>>,
-    iterations: u64,
-    converged: bool,
-    observations: usize,
-}
-
-impl Fitted {
-    fn new<M: PurchaseModel + 'static>(name: &'static str, fit: Fit<M>) -> Self {
-        Self {
-            name,
-            names: fit.names,
-            log_likelihood: fit.log_likelihood,
-            aic: fit.aic,
-            bic: fit.bic,
-            std_errors: fit.std_errors,
-            iterations: fit.iterations,
-            converged: fit.converged,
-            observations: fit.observations,
-            model: Box::new(fit.model),
+impl ModelKind {
+    fn kind(self) -> clientele_clv::ModelKind {
+        match self {
+            Self::Bgnbd => clientele_clv::ModelKind::Bgnbd,
+            Self::Pareto => clientele_clv::ModelKind::Pareto,
+            Self::Mbgnbd => clientele_clv::ModelKind::Mbgnbd,
         }
     }
 }
 
-struct Prepared {
-    ids: Vec<String>,
-    summaries: Vec<CustomerSummary>,
-    holdout_units: Option<f64>,
-    unit: Unit,
+pub(crate) struct Prepared {
+    pub ids: Vec<String>,
+    pub txns: Vec<Txn>,
+    pub summaries: Vec<CustomerSummary>,
+    pub calibration_end: i32,
+    pub holdout_end: Option<i32>,
+    pub holdout_units: Option<f64>,
+    pub unit: Unit,
 }
 
-fn prepare(input: &ClvInput) -> anyhow::Result<Prepared> {
-    let path = input.transactions.display().to_string();
-    let bytes = std::fs::read(&input.transactions).with_context(|| format!("reading {path}"))?;
-    let Transactions { txns, ids } = match input.input_format {
-        InputFormat::Cdnow => clv_input::read_cdnow(&path, &bytes)?,
-        InputFormat::Csv => clv_input::read_csv(&path, &bytes)?,
-    };
+async fn read_input(input: &ClvInput, database: &str) -> anyhow::Result<Transactions> {
+    if let Some(file) = &input.transactions {
+        let path = file.display().to_string();
+        let bytes = std::fs::read(file).with_context(|| format!("reading {path}"))?;
+        return match input.input_format {
+            InputFormat::Cdnow => clv_input::read_cdnow(&path, &bytes),
+            InputFormat::Csv => clv_input::read_csv(&path, &bytes),
+        };
+    }
+    let store = db::open(database).await?;
+    let ws = db::workspace(store.as_ref(), input.workspace.as_deref()).await?;
+    let data = clientele_engine::clv::transactions(store.as_ref(), &ws).await?;
+    store.close().await;
+    Ok(Transactions {
+        txns: data.txns,
+        ids: data.ids,
+    })
+}
+
+async fn prepare(input: &ClvInput, database: &str) -> anyhow::Result<Prepared> {
+    let Transactions { txns, ids } = read_input(input, database).await?;
     let cal = day_number(&input.calibration_end)
         .map_err(|e| anyhow::anyhow!("--calibration-end: {e}"))?;
     let holdout = input
@@ -183,41 +194,40 @@ fn prepare(input: &ClvInput) -> anyhow::Result<Prepared> {
     }
     Ok(Prepared {
         ids,
+        txns,
         summaries,
+        calibration_end: cal,
+        holdout_end: holdout,
         holdout_units: holdout.map(|h| f64::from(h - cal) / unit.days()),
         unit,
     })
 }
 
-fn fit_purchase(kind: ModelKind, data: &[CustomerSummary]) -> anyhow::Result<Fitted> {
-    let fitted = match kind {
-        ModelKind::Bgnbd => Fitted::new("bgnbd", bgnbd::fit(data)?),
-        ModelKind::Pareto => Fitted::new("pareto", pareto::fit(data)?),
-        ModelKind::Mbgnbd => Fitted::new("mbgnbd", mbgnbd::fit(data)?),
-    };
-    Ok(fitted)
+/// Prepare the data and fit the purchase model and, when asked, the spend model.
+async fn fitted(
+    input: &ClvInput,
+    database: &str,
+) -> anyhow::Result<(Prepared, FittedModel, Option<Fit<GammaGamma>>)> {
+    let prepared = prepare(input, database).await?;
+    let fitted = fit_model(input.model.kind(), &prepared.summaries)?;
+    let spend = input
+        .spend
+        .map(|_| gamma_gamma::fit(&prepared.summaries))
+        .transpose()?;
+    Ok((prepared, fitted, spend))
 }
 
-fn named(names: &[&str], values: &[f64]) -> Value {
-    Value::Object(
-        names
-            .iter()
-            .zip(values)
-            .map(|(n, v)| ((*n).to_owned(), json!(v)))
-            .collect::<Map<_, _>>(),
-    )
-}
-
-pub fn run(command: ClvCommand) -> anyhow::Result<()> {
+pub async fn run(command: ClvCommand, database: &str) -> anyhow::Result<()> {
     match command {
         ClvCommand::Fit { input, format } => {
-            let prepared = prepare(&input)?;
-            let fitted = fit_purchase(input.model, &prepared.summaries)?;
-            let spend = input
-                .spend
-                .map(|_| gamma_gamma::fit(&prepared.summaries))
-                .transpose()?;
-            let report = fit_report(&prepared, &fitted, spend.as_ref());
+            let (prepared, fitted, spend) = fitted(&input, database).await?;
+            let report = fit_report(
+                prepared.unit,
+                &fitted,
+                spend.as_ref(),
+                &prepared.summaries,
+                prepared.holdout_units,
+            );
             match format {
                 FitFormat::Json => {
                     use std::io::Write;
@@ -227,7 +237,7 @@ pub fn run(command: ClvCommand) -> anyhow::Result<()> {
                         serde_json::to_string_pretty(&report)?
                     )?;
                 }
-                FitFormat::Table => print_table(&report, fitted.names)?,
+                FitFormat::Table => print_table(&report, fitted.fit.names)?,
             }
             Ok(())
         }
@@ -240,145 +250,72 @@ pub fn run(command: ClvCommand) -> anyhow::Result<()> {
             if !(0.0..1.0).contains(&discount) {
                 bail!("--discount: must be at least 0 and below 1 (a rate per unit)");
             }
-            let prepared = prepare(&input)?;
-            let fitted = fit_purchase(input.model, &prepared.summaries)?;
-            let spend = input
-                .spend
-                .map(|_| gamma_gamma::fit(&prepared.summaries))
-                .transpose()?;
-            print_predictions(
-                &prepared,
-                fitted.model.as_ref(),
-                spend.as_ref().map(|f| f.model),
-                horizon,
-                discount,
-            )
+            let (prepared, fitted, spend) = fitted(&input, database).await?;
+            print_predictions(&prepared, &fitted, spend.as_ref(), horizon, discount)
+        }
+        ClvCommand::Plot { input, out } => {
+            let (prepared, fitted, _) = fitted(&input, database).await?;
+            let written = clv_plot::write_charts(&out, &prepared, fitted.fit.model.as_ref())?;
+            for path in written {
+                println!("{}", path.display());
+            }
+            Ok(())
         }
     }
 }
 
-fn fit_report(p: &Prepared, f: &Fitted, spend: Option<&Fit<GammaGamma>>) -> Value {
-    let values: Vec<f64> = f.model.params().iter().map(|(_, v)| *v).collect();
-    let mut report = json!({
-        "model": f.name,
-        "unit": match p.unit { Unit::Day => "day", Unit::Week => "week" },
-        "customers": f.observations,
-        "params": named(f.names, &values),
-        "std_errors": f.std_errors.as_ref().map(|se| named(f.names, se)),
-        "log_likelihood": f.log_likelihood,
-        "aic": f.aic,
-        "bic": f.bic,
-        "iterations": f.iterations,
-        "converged": f.converged,
-    });
-    if let Some(s) = spend {
-        let m = s.model;
-        report["spend"] = json!({
-            "model": "gamma-gamma",
-            "params": {"p": m.p, "q": m.q, "gamma": m.gamma},
-            "std_errors": s.std_errors.as_ref().map(|se| named(s.names, se)),
-            "log_likelihood": s.log_likelihood,
-            "customers": s.observations,
-            "excluded": p.summaries.len() - s.observations,
-            "converged": s.converged,
-        });
-    }
-    if let Some(h) = p.holdout_units {
-        let mut by: Vec<(f64, f64, usize)> = vec![(0.0, 0.0, 0); 8];
-        for c in &p.summaries {
-            let bucket = (c.frequency as usize).min(7);
-            by[bucket].0 += f
-                .model
-                .conditional_expected_purchases(h, c.frequency, c.recency, c.t);
-            by[bucket].1 += c.holdout_frequency;
-            by[bucket].2 += 1;
-        }
-        let rows: Vec<Value> = by
-            .iter()
-            .enumerate()
-            .map(|(i, (pred, act, n))| {
-                let label = if i == 7 {
-                    "7+".to_owned()
-                } else {
-                    i.to_string()
-                };
-                json!({"frequency": label, "customers": n, "predicted": pred, "actual": act})
-            })
-            .collect();
-        report["holdout"] = json!({
-            "length": h,
-            "predicted": by.iter().map(|r| r.0).sum::<f64>(),
-            "actual": by.iter().map(|r| r.1).sum::<f64>(),
-            "by_frequency": rows,
-        });
-    }
-    report
-}
-
-fn print_table(r: &Value, order: &[&str]) -> std::io::Result<()> {
+fn print_table(r: &FitReport, order: &[&str]) -> std::io::Result<()> {
     use std::io::Write;
-    let num = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
     let mut w = std::io::BufWriter::new(std::io::stdout().lock());
     writeln!(
         w,
         "model {} on {} customers (unit: {})",
-        r["model"].as_str().unwrap_or_default(),
-        r["customers"],
-        r["unit"].as_str().unwrap_or_default()
+        r.model, r.customers, r.unit
     )?;
     writeln!(w, "{:<8} {:>14} {:>14}", "param", "estimate", "std. error")?;
     for name in order {
-        let se = r["std_errors"]
-            .get(name)
-            .and_then(Value::as_f64)
+        let se = r
+            .std_errors
+            .as_ref()
+            .and_then(|se| se.get(name))
             .map_or_else(|| "n/a".to_owned(), |s| format!("{s:.6}"));
-        writeln!(w, "{name:<8} {:>14.6} {se:>14}", num(&r["params"][name]))?;
+        let value = r.params.get(name).copied().unwrap_or(f64::NAN);
+        writeln!(w, "{name:<8} {value:>14.6} {se:>14}")?;
     }
     writeln!(
         w,
         "log-likelihood {:.4}   AIC {:.4}   BIC {:.4}",
-        num(&r["log_likelihood"]),
-        num(&r["aic"]),
-        num(&r["bic"])
+        r.log_likelihood, r.aic, r.bic
     )?;
-    writeln!(
-        w,
-        "iterations {}   converged {}",
-        r["iterations"], r["converged"]
-    )?;
-    if let Some(s) = r.get("spend") {
-        let p = &s["params"];
+    writeln!(w, "iterations {}   converged {}", r.iterations, r.converged)?;
+    if let Some(s) = &r.spend {
+        let p = |name| s.params.get(name).copied().unwrap_or(f64::NAN);
         writeln!(
             w,
             "spend gamma-gamma on {} customers ({} without a positive repeat value left out): p {:.6}  q {:.6}  gamma {:.6}",
-            s["customers"],
-            s["excluded"],
-            num(&p["p"]),
-            num(&p["q"]),
-            num(&p["gamma"])
+            s.customers,
+            s.excluded,
+            p("p"),
+            p("q"),
+            p("gamma")
         )?;
     }
-    if let Some(h) = r.get("holdout") {
+    if let Some(h) = &r.holdout {
         writeln!(
             w,
             "holdout of {} units: predicted {:.1}, actual {:.0} purchases",
-            h["length"],
-            num(&h["predicted"]),
-            num(&h["actual"])
+            h.length, h.predicted, h.actual
         )?;
         writeln!(
             w,
             "{:<10} {:>10} {:>12} {:>10}",
             "frequency", "customers", "predicted", "actual"
         )?;
-        for row in h["by_frequency"].as_array().into_iter().flatten() {
+        for row in &h.by_frequency {
             writeln!(
                 w,
                 "{:<10} {:>10} {:>12.1} {:>10.0}",
-                row["frequency"].as_str().unwrap_or_default(),
-                row["customers"],
-                num(&row["predicted"]),
-                num(&row["actual"])
+                row.frequency, row.customers, row.predicted, row.actual
             )?;
         }
     }
@@ -387,48 +324,37 @@ fn print_table(r: &Value, order: &[&str]) -> std::io::Result<()> {
 
 fn print_predictions(
     p: &Prepared,
-    model: &dyn PurchaseModel,
-    spend: Option<GammaGamma>,
+    fitted: &FittedModel,
+    spend: Option<&Fit<GammaGamma>>,
     horizon: u32,
     discount: f64,
 ) -> anyhow::Result<()> {
     use std::io::Write;
-    let overall = {
-        let repeaters: Vec<&CustomerSummary> = p
-            .summaries
-            .iter()
-            .filter(|c| gamma_gamma::usable(c))
-            .collect();
-        repeaters.iter().map(|c| c.monetary).sum::<f64>() / repeaters.len().max(1) as f64
-    };
+    let model = fitted.fit.model.as_ref();
+    let predictions = predict(
+        model,
+        spend.map(|s| &s.model),
+        &p.summaries,
+        horizon,
+        discount,
+    );
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     writeln!(
         out,
         "customer_id,frequency,recency,T,p_alive,expected_purchases,expected_value,clv"
     )?;
-    for c in &p.summaries {
-        let (x, tx, t) = (c.frequency, c.recency, c.t);
-        // Without a spend model a customer's own mean repeat value stands in (the overall
-        // mean for those without repeats).
-        let value = match spend {
-            Some(gg) => gg.conditional_expected_value(
-                x,
-                if c.monetary > 0.0 {
-                    c.monetary
-                } else {
-                    overall
-                },
-            ),
-            None if c.monetary > 0.0 => c.monetary,
-            None => overall,
-        };
-        let expected = model.conditional_expected_purchases(f64::from(horizon), x, tx, t);
-        let clv = lifetime_value(model, horizon, discount, x, tx, t, value);
+    for (c, pr) in p.summaries.iter().zip(&predictions) {
         writeln!(
             out,
-            "{},{x},{tx},{t},{},{expected},{value},{clv}",
+            "{},{},{},{},{},{},{},{}",
             p.ids[c.customer as usize],
-            model.p_alive(x, tx, t)
+            c.frequency,
+            c.recency,
+            c.t,
+            pr.p_alive,
+            pr.expected_purchases,
+            pr.expected_value,
+            pr.clv
         )?;
     }
     out.flush()?;

@@ -17,10 +17,7 @@ pub struct Transactions {
 
 /// Day number (days since 1970-01-01) of a `YYYYMMDD` or `YYYY-MM-DD` date.
 pub fn day_number(text: &str) -> Result<i32, String> {
-    let date = clientele_core::time::parse_date(text)?;
-    date.since(jiff::civil::date(1970, 1, 1))
-        .map(|s| s.get_days())
-        .map_err(|e| e.to_string())
+    clientele_core::time::parse_date(text).map(clientele_core::time::epoch_day)
 }
 
 struct Ids(HashMap<String, u32>, Vec<String>);

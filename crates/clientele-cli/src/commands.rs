@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Subcommand, ValueEnum};
+use clientele_engine::clv::{self, ClvSettings};
 use clientele_engine::import::{self, Format, ImportReport};
-use clientele_store::{Store, StoreError, Workspace};
+use clientele_store::{Store, StoreError, Workspace, now_micros};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::Command;
 use crate::db;
+use crate::{Command, Every};
 
 /// The CDNOW purchase history, shipped inside the binary for `clientele demo`.
 const CDNOW_MASTER: &[u8] = include_bytes!("../../../data/cdnow/CDNOW_master.txt");
@@ -76,7 +77,10 @@ pub enum ImportCommand {
 
 pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
     match command {
-        Command::Serve { listen } => serve(db::open(database).await?, &listen).await,
+        Command::Serve {
+            listen,
+            clv_refit_every,
+        } => serve(db::open(database).await?, &listen, clv_refit_every).await,
         Command::Demo { listen, path } => demo(&path, &listen).await,
         Command::Workspace { command } => {
             let store = db::open(database).await?;
@@ -160,7 +164,7 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Clv { command } => crate::clv::run(command),
+        Command::Clv { command } => crate::clv::run(command, database).await,
         Command::Migrate => {
             db::open(database).await?;
             println!("migrations applied");
@@ -242,7 +246,7 @@ fn write_rejects(file: &str, path: &std::path::Path, report: &ImportReport) -> a
     Ok(())
 }
 
-async fn serve(store: Arc<dyn Store>, listen: &str) -> anyhow::Result<()> {
+async fn serve(store: Arc<dyn Store>, listen: &str, clv_refit: Every) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("--listen: cannot bind {listen}"))?;
@@ -250,7 +254,16 @@ async fn serve(store: Arc<dyn Store>, listen: &str) -> anyhow::Result<()> {
     tracing::info!(%addr, "serving");
     // Scripts and tests read this line to learn the port when listening on :0.
     println!("listening on http://{addr}");
+    let refits = clv_refit.0.map(|every| {
+        tokio::spawn(clientele_http::schedule::refit_clv_forever(
+            store.clone(),
+            every,
+        ))
+    });
     clientele_http::serve(listener, store.clone(), clientele_http::shutdown_signal()).await?;
+    if let Some(task) = refits {
+        task.abort();
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -275,9 +288,20 @@ async fn demo(path: &str, listen: &str) -> anyhow::Result<()> {
         "Clientele demo: workspace `demo`, {} events from the CDNOW purchase history",
         report.imported
     );
+    // The CDNOW history ends in June 1998: fit as of then, so P(alive) and CLV mean
+    // something; the demo server does not refit on a schedule.
+    let settings = ClvSettings {
+        calibration_end: Some(jiff::civil::date(1998, 6, 30)),
+        ..ClvSettings::default()
+    };
+    let outcome = clv::refit(store.as_ref(), &ws, settings, now_micros()).await?;
+    eprintln!(
+        "lifetime value: BG/NBD fitted on {} customers as of 1998-06-30",
+        outcome.fit.customers
+    );
     println!("token: {token}");
     println!(
         "try:   curl -H 'Authorization: Bearer {token}' 'http://{listen}/api/v1/contacts?external_id=00001'"
     );
-    serve(store, listen).await
+    serve(store, listen, Every(None)).await
 }

@@ -2,6 +2,7 @@
 
 mod clv;
 mod clv_input;
+mod clv_plot;
 mod commands;
 mod db;
 
@@ -25,6 +26,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "CLIENTELE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Refit every workspace's lifetime-value models this often (`24h`, `30m`…), the
+        /// first time at start-up; `off` leaves it to `POST /api/v1/clv/fit`.
+        #[arg(long, env = "CLIENTELE_CLV_REFIT_EVERY", default_value = "24h", value_parser = parse_every)]
+        clv_refit_every: Every,
     },
     /// Create a fresh SQLite database with the full CDNOW purchase history, a `demo`
     /// workspace and a token, print them, and serve.
@@ -66,6 +71,21 @@ enum Command {
     },
 }
 
+/// How often a scheduled job runs, or never.
+#[derive(Clone, Copy)]
+pub struct Every(Option<std::time::Duration>);
+
+fn parse_every(text: &str) -> Result<Every, String> {
+    if text == "off" {
+        return Ok(Every(None));
+    }
+    match humantime::parse_duration(text) {
+        Ok(d) if !d.is_zero() => Ok(Every(Some(d))),
+        Ok(_) => Err("must be longer than zero (or `off`)".into()),
+        Err(e) => Err(format!("{e} (write it like `24h`, `30m` or `off`)")),
+    }
+}
+
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -73,6 +93,8 @@ fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only help a person at a terminal; in log files they are noise.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {

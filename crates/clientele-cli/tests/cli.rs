@@ -123,7 +123,115 @@ async fn bad_rows_are_reported_with_their_line_and_kept_aside(db: TestDb) {
     );
 }
 
+async fn clv_fits_a_workspaces_purchases_from_the_database(db: TestDb) {
+    clientele(&db, &["workspace", "create", "shop"]);
+    let o = clientele(&db, &["import", "orders", SAMPLE, "--format", "cdnow"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = clientele(
+        &db,
+        &[
+            "clv",
+            "fit",
+            "--workspace",
+            "shop",
+            "--model",
+            "bgnbd",
+            "--spend",
+            "gamma-gamma",
+            "--calibration-end",
+            "1997-09-30",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let fit: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = |k: &str, digits: i32| {
+        let s = 10f64.powi(digits);
+        (fit["params"][k].as_f64().unwrap() * s).round() / s
+    };
+    // The published BG/NBD estimates, as from the file itself.
+    assert_eq!(
+        [p("r", 3), p("alpha", 3), p("a", 3), p("b", 3)],
+        [0.243, 4.414, 0.793, 2.426],
+        "{fit}"
+    );
+    assert_eq!(fit["customers"], 2357);
+    let gg = |k: &str| (fit["spend"]["params"][k].as_f64().unwrap() * 100.0).round() / 100.0;
+    assert_eq!(
+        [gg("p"), gg("q"), gg("gamma")],
+        [6.25, 3.74, 15.44],
+        "{fit}"
+    );
+    let o = clientele(
+        &db,
+        &[
+            "clv",
+            "fit",
+            "--workspace",
+            "nope",
+            "--model",
+            "bgnbd",
+            "--calibration-end",
+            "1997-09-30",
+        ],
+    );
+    assert!(stderr(&o).contains("--workspace"), "{}", stderr(&o));
+}
+
+async fn the_server_refits_lifetime_value_on_its_schedule(db: TestDb) {
+    clientele(&db, &["workspace", "create", "shop"]);
+    clientele(&db, &["import", "orders", SAMPLE, "--format", "cdnow"]);
+    let token = stdout(&clientele(&db, &["token", "create", "--workspace", "shop"]));
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_clientele"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--clv-refit-every",
+            "1h",
+        ])
+        .env("CLIENTELE_DATABASE_URL", &db.url)
+        .env("CLIENTELE_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    use tokio::io::AsyncBufReadExt;
+    let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = out.next_line().await.unwrap().unwrap();
+    let base = line.strip_prefix("listening on ").unwrap().to_owned();
+    // The first scheduled refit runs at start-up; the server logs it once it is stored.
+    let mut log = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let refit = tokio::time::timeout(std::time::Duration::from_secs(120), async {
+        while let Some(line) = log.next_line().await.unwrap() {
+            if line.contains("scheduled CLV refit") {
+                return line;
+            }
+        }
+        panic!("the server stopped before its first refit");
+    })
+    .await
+    .expect("a scheduled refit within 120 s");
+    assert!(refit.contains("workspace=shop"), "{refit}");
+    let fit: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/api/v1/clv/fit"))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fit["fit"]["model"], "bgnbd");
+    assert_eq!(fit["contacts"], 2357);
+    child.kill().await.unwrap();
+}
+
 both_backends!(
+    clv_fits_a_workspaces_purchases_from_the_database,
+    the_server_refits_lifetime_value_on_its_schedule,
     workspace_and_token_commands,
     import_is_idempotent_and_reports_its_counts,
     bad_rows_are_reported_with_their_line_and_kept_aside,

@@ -124,3 +124,64 @@ fn a_bad_line_is_named() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("t.csv:3: date:"), "{err}");
 }
+
+const MASTER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../data/cdnow/CDNOW_master.txt"
+);
+
+#[test]
+fn plot_writes_each_chart_as_svg_and_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("charts");
+    let o = clv(&[
+        "plot",
+        "--transactions",
+        MASTER,
+        "--input-format",
+        "cdnow",
+        "--model",
+        "bgnbd",
+        "--calibration-end",
+        "1997-09-30",
+        "--holdout-end",
+        "1998-06-30",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for (name, caption) in [
+        ("holdout_by_frequency", "Holdout purchases (39 weeks)"),
+        ("p_alive_matrix", "P(alive) by recency and frequency"),
+        ("cumulative_tracking", "Cumulative repeat purchases"),
+    ] {
+        let svg = std::fs::read_to_string(out.join(format!("{name}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"), "{name}.svg");
+        assert!(svg.contains(caption), "{name}.svg has its title");
+        let png = std::fs::read(out.join(format!("{name}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}.png");
+        // A blank canvas compresses to almost nothing; a drawn chart does not.
+        assert!(png.len() > 10_000, "{name}.png is {} bytes", png.len());
+    }
+}
+
+#[test]
+fn plot_without_a_holdout_says_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = clv(&[
+        "plot",
+        "--transactions",
+        SAMPLE,
+        "--input-format",
+        "cdnow",
+        "--model",
+        "bgnbd",
+        "--calibration-end",
+        "1997-09-30",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--holdout-end"), "{err}");
+}

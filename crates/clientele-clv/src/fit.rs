@@ -29,6 +29,23 @@ pub struct Fit<M> {
     pub observations: usize,
 }
 
+impl<M> Fit<M> {
+    /// The same fit with its model transformed (boxed, say).
+    pub fn map<N>(self, f: impl FnOnce(M) -> N) -> Fit<N> {
+        Fit {
+            model: f(self.model),
+            names: self.names,
+            log_likelihood: self.log_likelihood,
+            aic: self.aic,
+            bic: self.bic,
+            std_errors: self.std_errors,
+            iterations: self.iterations,
+            converged: self.converged,
+            observations: self.observations,
+        }
+    }
+}
+
 /// Why a fit failed.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum FitError {

@@ -52,6 +52,29 @@ pub fn parse_date(s: &str) -> Result<jiff::civil::Date, String> {
     jiff::civil::Date::new(y16, m8, d8).map_err(|_| format!("{s:?} does not exist in the calendar"))
 }
 
+/// Days from 1970-01-01 to `date` (negative before it): whole-day arithmetic without a
+/// time zone, as the lifetime-value summaries need (Hinnant's `days_from_civil`).
+pub fn epoch_day(date: jiff::civil::Date) -> i32 {
+    let (y, m, d) = (
+        i32::from(date.year()),
+        i32::from(date.month()),
+        i32::from(date.day()),
+    );
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The calendar day of an instant in a time zone, as an [`epoch_day`].
+pub fn local_epoch_day(us: Micros, tz: &TimeZone) -> Result<i32, String> {
+    let ts =
+        Timestamp::from_microsecond(us).map_err(|e| format!("instant {us} out of range: {e}"))?;
+    Ok(epoch_day(tz.to_datetime(ts).date()))
+}
+
 /// Parse an IANA time zone name such as `Asia/Ho_Chi_Minh`.
 pub fn parse_time_zone(name: &str) -> Result<TimeZone, String> {
     TimeZone::get(name).map_err(|_| format!("{name:?} is not a known IANA time zone"))
@@ -60,6 +83,29 @@ pub fn parse_time_zone(name: &str) -> Result<TimeZone, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn epoch_days_count_whole_days_from_1970() {
+        use jiff::civil::date;
+        for d in [
+            date(1970, 1, 1),
+            date(1969, 12, 31),
+            date(1997, 9, 30),
+            date(2000, 2, 29),
+            date(2400, 3, 1),
+            date(1600, 1, 1),
+        ] {
+            let expected = d.since(date(1970, 1, 1)).unwrap().get_days();
+            assert_eq!(epoch_day(d), expected, "{d}");
+        }
+        let hcm = parse_time_zone("Asia/Ho_Chi_Minh").unwrap();
+        // 1997-01-01T20:00Z is already 2 January in Hồ Chí Minh City.
+        let us = parse_instant("1997-01-01T20:00:00Z").unwrap();
+        assert_eq!(
+            local_epoch_day(us, &hcm).unwrap(),
+            epoch_day(date(1997, 1, 2))
+        );
+    }
 
     #[test]
     fn instants_round_trip_through_rfc3339() {

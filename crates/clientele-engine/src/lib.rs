@@ -2,6 +2,7 @@
 //! idempotency and projections in one transaction, replay, contact lifecycle and merge, and
 //! file import.
 
+pub mod clv;
 pub mod contacts;
 pub mod import;
 pub mod ingest;

@@ -5,6 +5,7 @@
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clientele_core::FieldError;
+use clientele_engine::clv::ClvError;
 use clientele_engine::contacts::ContactError;
 use clientele_store::StoreError;
 use serde::Serialize;
@@ -139,6 +140,16 @@ impl From<ContactError> for ApiError {
                 format!("already belongs to contact {existing}"),
             )),
             ContactError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<ClvError> for ApiError {
+    fn from(e: ClvError) -> Self {
+        match e {
+            ClvError::Store(s) => s.into(),
+            e @ ClvError::Fit { .. } => Self::Invalid(FieldError::new("model", e.to_string())),
+            ClvError::Invalid(reason) => Self::Internal(anyhow::anyhow!(reason)),
         }
     }
 }

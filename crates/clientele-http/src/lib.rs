@@ -7,6 +7,7 @@ pub mod error;
 mod handlers;
 pub mod json;
 mod openapi;
+pub mod schedule;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -46,6 +47,7 @@ pub fn router(store: Arc<dyn Store>) -> Router {
 /// The routes that appear in the OpenAPI document.
 fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base())
+        .merge(handlers::clv::routes())
         .merge(handlers::contacts::routes())
         .merge(handlers::events::routes())
 }

@@ -2,6 +2,7 @@
 //! advisory lock, so the engine's read-decide-write steps are atomic under READ COMMITTED
 //! while other workspaces write in parallel.
 
+mod clv;
 mod reader;
 mod rows;
 mod workspaces;
@@ -52,18 +53,31 @@ pub(crate) fn other(e: sqlx::Error) -> StoreError {
     StoreError::Other(e.into())
 }
 
-#[async_trait]
-impl Writer for PgStore {
-    async fn begin_write(&self, ws: WorkspaceId) -> StoreResult<Box<dyn WriteTx>> {
+impl PgStore {
+    /// Begin a transaction holding the workspace's write lock until it ends: one writer per
+    /// workspace at a time, since ingest reads projections, folds events in and writes them
+    /// back, which must not interleave with another batch of the same tenant.
+    pub(crate) async fn lock_workspace(
+        &self,
+        ws: WorkspaceId,
+    ) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
         let mut tx = self.pool.begin().await.map_err(other)?;
-        // One writer per workspace at a time: ingest reads projections, folds events in and
-        // writes them back, which must not interleave with another batch of the same tenant.
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(ws.0)
             .execute(&mut *tx)
             .await
             .map_err(other)?;
-        Ok(Box::new(write_tx::PgWriteTx::new(tx, ws)))
+        Ok(tx)
+    }
+}
+
+#[async_trait]
+impl Writer for PgStore {
+    async fn begin_write(&self, ws: WorkspaceId) -> StoreResult<Box<dyn WriteTx>> {
+        Ok(Box::new(write_tx::PgWriteTx::new(
+            self.lock_workspace(ws).await?,
+            ws,
+        )))
     }
 }
 

@@ -2,6 +2,7 @@
 //! transaction begun `IMMEDIATE` so that writers queue for the lock instead of failing
 //! half-way with "database is locked".
 
+mod clv;
 mod reader;
 mod rows;
 mod workspaces;

@@ -1,7 +1,7 @@
 //! The storage interface of Clientele: narrow traits per area, implemented once for SQLite
 //! and once for PostgreSQL, and the error type they share.
 //!
-//! Reads go through [`WorkspaceStore`] and [`ContactReader`]; every write goes through a
+//! Reads go through [`WorkspaceStore`], [`ContactReader`] and [`ClvStore`]; every write goes through a
 //! [`WriteTx`], a transaction that holds the workspace's write lock, so that the engine can
 //! read, decide and write as one atomic step on either back end.
 
@@ -86,9 +86,27 @@ pub trait Writer: Send + Sync {
     async fn begin_write(&self, ws: WorkspaceId) -> StoreResult<Box<dyn WriteTx>>;
 }
 
+/// Customer-lifetime-value input and results.
+#[async_trait]
+pub trait ClvStore: Send + Sync {
+    /// Every purchase of the workspace, by contact and payment time.
+    async fn purchases(&self, ws: WorkspaceId) -> StoreResult<Vec<Purchase>>;
+    /// Replace the workspace's fit and every contact's prediction, atomically.
+    async fn replace_clv(
+        &self,
+        ws: WorkspaceId,
+        fit: &ClvFitRecord,
+        rows: &[ContactClv],
+    ) -> StoreResult<()>;
+    /// The latest fit.
+    async fn clv_fit(&self, ws: WorkspaceId) -> StoreResult<Option<ClvFitRecord>>;
+    /// One contact's prediction from the latest fit.
+    async fn contact_clv(&self, ws: WorkspaceId, id: ContactId) -> StoreResult<Option<ContactClv>>;
+}
+
 /// Everything a back end provides.
 #[async_trait]
-pub trait Store: WorkspaceStore + ContactReader + Writer {
+pub trait Store: WorkspaceStore + ContactReader + ClvStore + Writer {
     /// Apply pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// The migration versions this back end ships, ascending.

@@ -113,3 +113,41 @@ pub struct NewEvent {
     /// Append time.
     pub received_at: Micros,
 }
+
+/// A purchase as the lifetime-value models see it: an order that counts (paid, not
+/// cancelled, not refunded in full), at its payment time, net of partial refunds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purchase {
+    /// The buyer.
+    pub contact_id: ContactId,
+    /// The buyer's external id, when they have one.
+    pub external_id: Option<String>,
+    /// Payment time.
+    pub paid_at: Micros,
+    /// Net amount in minor units of the base currency.
+    pub amount: i64,
+}
+
+/// The latest lifetime-value fit of a workspace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClvFitRecord {
+    /// When it was fitted.
+    pub fitted_at: Micros,
+    /// Its report (JSON), as `POST /api/v1/clv/fit` returned it.
+    pub report: String,
+}
+
+/// What the latest fit predicts for one contact.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ContactClv {
+    /// The contact.
+    pub contact_id: ContactId,
+    /// Probability they are still a customer.
+    pub p_alive: f64,
+    /// Expected purchases over the fit's horizon.
+    pub expected_purchases: f64,
+    /// Expected value of one purchase, minor units.
+    pub expected_value: i64,
+    /// Discounted lifetime value over the horizon, minor units.
+    pub clv: i64,
+}

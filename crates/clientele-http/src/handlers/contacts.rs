@@ -131,45 +131,85 @@ async fn load(state: &AppState, ws: &Workspace, id: ContactId) -> Result<Contact
         .ok_or(ApiError::NotFound("contact"))
 }
 
+/// A contact with what the latest lifetime-value fit predicts for them.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ContactView {
+    #[serde(flatten)]
+    contact: Contact,
+    /// Absent until the workspace's first fit, and for contacts without a purchase.
+    clv: Option<ClvView>,
+}
+
+/// One contact's lifetime-value prediction.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ClvView {
+    /// Probability they are still a customer.
+    p_alive: f64,
+    /// Expected purchases over the fit's horizon.
+    expected_purchases: f64,
+    /// Expected value of one purchase, minor units of `currency`.
+    expected_value: i64,
+    /// Discounted lifetime value over the horizon, minor units of `currency`.
+    clv: i64,
+    /// Base currency of the workspace.
+    currency: String,
+}
+
+async fn load_view(
+    state: &AppState,
+    ws: &Workspace,
+    id: ContactId,
+) -> Result<ContactView, ApiError> {
+    let contact = load(state, ws, id).await?;
+    let clv = state.store.contact_clv(ws.id, id).await?.map(|c| ClvView {
+        p_alive: c.p_alive,
+        expected_purchases: c.expected_purchases,
+        expected_value: c.expected_value,
+        clv: c.clv,
+        currency: ws.currency.clone(),
+    });
+    Ok(ContactView { contact, clv })
+}
+
 /// Create a contact. Identifiers already used by another contact answer 409.
 #[utoipa::path(post, path = "/api/v1/contacts", request_body = ContactInput,
-    responses((status = 201, body = Contact), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
+    responses((status = 201, body = ContactView), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
     tag = "contacts")]
 pub async fn create_contact(
     State(state): State<AppState>,
     Auth(ws): Auth,
     JsonBody(body): JsonBody,
-) -> Result<(StatusCode, Json<Contact>), ApiError> {
+) -> Result<(StatusCode, Json<ContactView>), ApiError> {
     let input = ContactInput::from_json(&body)?;
     let id = contacts::create(state.store.as_ref(), &ws, input).await?;
-    Ok((StatusCode::CREATED, Json(load(&state, &ws, id).await?)))
+    Ok((StatusCode::CREATED, Json(load_view(&state, &ws, id).await?)))
 }
 
 /// One contact.
 #[utoipa::path(get, path = "/api/v1/contacts/{id}", params(("id" = i64, Path)),
-    responses((status = 200, body = Contact), (status = 404, body = crate::error::Problem)), tag = "contacts")]
+    responses((status = 200, body = ContactView), (status = 404, body = crate::error::Problem)), tag = "contacts")]
 pub async fn get_contact(
     State(state): State<AppState>,
     Auth(ws): Auth,
     Path(id): Path<String>,
-) -> Result<Json<Contact>, ApiError> {
-    Ok(Json(load(&state, &ws, contact_id(&id)?).await?))
+) -> Result<Json<ContactView>, ApiError> {
+    Ok(Json(load_view(&state, &ws, contact_id(&id)?).await?))
 }
 
 /// Change some fields; `null` clears one.
 #[utoipa::path(patch, path = "/api/v1/contacts/{id}", params(("id" = i64, Path)), request_body = ContactInput,
-    responses((status = 200, body = Contact), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
+    responses((status = 200, body = ContactView), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem),
               (status = 422, body = crate::error::Problem)), tag = "contacts")]
 pub async fn update_contact(
     State(state): State<AppState>,
     Auth(ws): Auth,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Contact>, ApiError> {
+) -> Result<Json<ContactView>, ApiError> {
     let id = contact_id(&id)?;
     let input = ContactInput::from_json(&body)?;
     contacts::update(state.store.as_ref(), &ws, id, input).await?;
-    Ok(Json(load(&state, &ws, id).await?))
+    Ok(Json(load_view(&state, &ws, id).await?))
 }
 
 /// Erase a contact's personal data. Its events stay in the log without personal data.
@@ -195,14 +235,14 @@ pub struct MergeInput {
 /// Fold a duplicate into this contact: its events, orders, identifiers, consents and
 /// memberships move here; the duplicate's id and identifiers resolve here from now on.
 #[utoipa::path(post, path = "/api/v1/contacts/{id}/merge", params(("id" = i64, Path)), request_body = MergeInput,
-    responses((status = 200, body = Contact), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
+    responses((status = 200, body = ContactView), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
     tag = "contacts")]
 pub async fn merge_contact(
     State(state): State<AppState>,
     Auth(ws): Auth,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
-) -> Result<Json<Contact>, ApiError> {
+) -> Result<Json<ContactView>, ApiError> {
     let survivor = contact_id(&id)?;
     let input: MergeInput = serde_path_to_error::deserialize(&body).map_err(from_serde_path)?;
     contacts::merge(
@@ -212,7 +252,7 @@ pub async fn merge_contact(
         ContactId(input.duplicate_id),
     )
     .await?;
-    Ok(Json(load(&state, &ws, survivor).await?))
+    Ok(Json(load_view(&state, &ws, survivor).await?))
 }
 
 /// Consent history, oldest first; the last record per channel is the current state.

@@ -1,0 +1,93 @@
+//! Work the server does on a clock: refitting every workspace's lifetime-value models.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clientele_engine::clv::{self, ClvSettings};
+use clientele_store::{Store, Workspace, now_micros};
+
+/// Refit every workspace every `every`, the first time right away. Each workspace keeps the
+/// settings of its latest fit (model, horizon, discount), or the defaults before its first.
+pub async fn refit_clv_forever(store: Arc<dyn Store>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let workspaces = match store.workspaces().await {
+            Ok(all) => all,
+            Err(e) => {
+                tracing::error!(error = %e, "scheduled CLV refit: cannot list workspaces");
+                continue;
+            }
+        };
+        for ws in workspaces {
+            refit_one(store.as_ref(), &ws).await;
+        }
+    }
+}
+
+async fn refit_one(store: &dyn Store, ws: &Workspace) {
+    let settings = match store.clv_fit(ws.id).await {
+        Ok(Some(record)) => previous_settings(&record.report),
+        Ok(None) => ClvSettings::default(),
+        Err(e) => {
+            tracing::error!(workspace = %ws.name, error = %e, "scheduled CLV refit");
+            return;
+        }
+    };
+    let started = std::time::Instant::now();
+    match clv::refit(store, ws, settings, now_micros()).await {
+        Ok(outcome) => tracing::info!(
+            workspace = %ws.name,
+            contacts = outcome.contacts,
+            ms = started.elapsed().as_millis() as u64,
+            "scheduled CLV refit"
+        ),
+        // A workspace without enough buyers yet is normal, not an incident.
+        Err(e) => tracing::info!(workspace = %ws.name, reason = %e, "scheduled CLV refit skipped"),
+    }
+}
+
+fn previous_settings(report: &str) -> ClvSettings {
+    let defaults = ClvSettings::default();
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(report) else {
+        return defaults;
+    };
+    ClvSettings {
+        model: v["fit"]["model"]
+            .as_str()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(defaults.model),
+        horizon_weeks: v["horizon_weeks"]
+            .as_u64()
+            .and_then(|h| u32::try_from(h).ok())
+            .unwrap_or(defaults.horizon_weeks),
+        annual_discount_rate: v["annual_discount_rate"]
+            .as_f64()
+            .unwrap_or(defaults.annual_discount_rate),
+        calibration_end: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clientele_clv::ModelKind;
+
+    #[test]
+    fn a_refit_keeps_the_settings_of_the_previous_fit() {
+        let s = previous_settings(
+            r#"{"horizon_weeks": 26, "annual_discount_rate": 0.05, "fit": {"model": "pareto"}}"#,
+        );
+        assert_eq!(
+            s,
+            ClvSettings {
+                model: ModelKind::Pareto,
+                horizon_weeks: 26,
+                annual_discount_rate: 0.05,
+                calibration_end: None,
+            }
+        );
+        assert_eq!(previous_settings("not json"), ClvSettings::default());
+    }
+}
