@@ -2,9 +2,10 @@
 //! way"): purchases follow a Poisson process with Gamma(r, α) heterogeneity; after each
 //! purchase a customer drops out with probability p ~ Beta(a, b).
 
-use statrs::function::gamma::{digamma, ln_gamma};
+use statrs::function::gamma::ln_gamma;
 
-use crate::fit::{Fit, FitError, maximize_smooth};
+use crate::bgnbd_likelihood::{Indexed, value_and_gradient};
+use crate::fit::{Fit, FitError, best_start, maximize_smooth};
 use crate::special::{hyp2f1, log_add_exp};
 use crate::summary::CustomerSummary;
 
@@ -121,92 +122,66 @@ impl Grouped {
     }
 }
 
-/// Total log-likelihood of grouped data, with the `x`-only terms computed once per `x`.
-pub(crate) fn total_log_likelihood(m: &BgNbd, g: &Grouped) -> f64 {
-    let BgNbd { r, alpha, a, b } = *m;
-    let base = ln_gamma(a + b) - ln_gamma(b) - ln_gamma(r) + r * alpha.ln();
-    let per_x: Vec<(f64, f64)> =
-        g.xs.iter()
-            .map(|x| {
-                let gammas = base + ln_gamma(r + x) + ln_gamma(b + x) - ln_gamma(a + b + x);
-                let repeat = if *x > 0.0 {
-                    a.ln() - (b + x - 1.0).ln()
-                } else {
-                    f64::NEG_INFINITY
-                };
-                (gammas, repeat)
-            })
-            .collect();
-    g.groups
-        .iter()
-        .map(|(i, tx, t, n)| {
-            let x = g.xs[*i];
-            let (gammas, repeat) = per_x[*i];
-            let a3 = -(r + x) * (alpha + t).ln();
-            let a4 = if x > 0.0 {
-                repeat - (r + x) * (alpha + tx).ln()
-            } else {
-                f64::NEG_INFINITY
-            };
-            n * (gammas + log_add_exp(a3, a4))
-        })
-        .sum()
+/// Total log-likelihood of grouped data.
+pub(crate) fn total_log_likelihood(m: &BgNbd, d: &Indexed) -> f64 {
+    value_and_gradient(m, d, false).0
 }
 
 /// Gradient of [`total_log_likelihood`] with respect to (r, α, a, b).
-pub(crate) fn total_gradient(m: &BgNbd, g: &Grouped) -> Vec<f64> {
-    let BgNbd { r, alpha, a, b } = *m;
-    let (psi_r, psi_ab, psi_b) = (digamma(r), digamma(a + b), digamma(b));
-    let per_x: Vec<(f64, f64, f64)> =
-        g.xs.iter()
-            .map(|x| (digamma(r + x), digamma(b + x), digamma(a + b + x)))
-            .collect();
-    let mut out = [0.0; 4];
-    for (i, tx, t, n) in &g.groups {
-        let x = g.xs[*i];
-        let (psi_rx, psi_bx, psi_abx) = per_x[*i];
-        // Weight of the "dropped out after the last purchase" term inside ln(e^A3 + e^A4).
-        let w4 = if x > 0.0 {
-            let a3 = -(r + x) * (alpha + t).ln();
-            let a4 = a.ln() - (b + x - 1.0).ln() - (r + x) * (alpha + tx).ln();
-            1.0 / (1.0 + (a3 - a4).exp())
-        } else {
-            0.0
-        };
-        let w3 = 1.0 - w4;
-        out[0] +=
-            n * (psi_rx - psi_r + alpha.ln() - w3 * (alpha + t).ln() - w4 * (alpha + tx).ln());
-        out[1] += n * (r / alpha - w3 * (r + x) / (alpha + t) - w4 * (r + x) / (alpha + tx));
-        out[2] += n * (psi_ab - psi_abx + w4 / a);
-        out[3] += n
-            * (psi_ab + psi_bx - psi_b - psi_abx - if x > 0.0 { w4 / (b + x - 1.0) } else { 0.0 });
-    }
-    out.to_vec()
+pub(crate) fn total_gradient(m: &BgNbd, d: &Indexed) -> Vec<f64> {
+    value_and_gradient(m, d, true).1.to_vec()
 }
 
-/// Fit BG/NBD by maximum likelihood.
-pub fn fit(data: &[CustomerSummary]) -> Result<Fit<BgNbd>, FitError> {
-    let grouped = Grouped::new(data, |c| [c.frequency, c.recency, c.t]);
-    let mean_t = data.iter().map(|c| c.t).sum::<f64>() / data.len().max(1) as f64;
-    let model = |p: &[f64]| BgNbd {
+/// Above this many customers the start is chosen on a systematic sample of this size.
+const SAMPLE: usize = 20_000;
+
+fn indexed(data: &[CustomerSummary]) -> Indexed {
+    Indexed::new(&Grouped::new(data, |c| [c.frequency, c.recency, c.t]))
+}
+
+fn from_slice(p: &[f64]) -> BgNbd {
+    BgNbd {
         r: p[0],
         alpha: p[1],
         a: p[2],
         b: p[3],
-    };
-    let ll = |p: &[f64]| total_log_likelihood(&model(p), &grouped);
-    let grad = |p: &[f64]| total_gradient(&model(p), &grouped);
-    let starts = [
+    }
+}
+
+/// Fit BG/NBD by maximum likelihood: BFGS from several starts (on a sample of a large
+/// base, whose best answer then starts the fit on all customers), then Newton.
+pub fn fit(data: &[CustomerSummary]) -> Result<Fit<BgNbd>, FitError> {
+    let mean_t = data.iter().map(|c| c.t).sum::<f64>() / data.len().max(1) as f64;
+    let mut starts = vec![
         vec![1.0, mean_t.max(1e-3), 1.0, 1.0],
         vec![0.5, 1.0, 0.5, 2.0],
         vec![0.1, 10.0, 2.0, 5.0],
     ];
-    maximize_smooth(ll, grad, &starts, NAMES, data.len(), |p| BgNbd {
-        r: p[0],
-        alpha: p[1],
-        a: p[2],
-        b: p[3],
-    })
+    if data.len() > SAMPLE {
+        let sample: Vec<CustomerSummary> = data
+            .iter()
+            .step_by(data.len().div_ceil(SAMPLE))
+            .copied()
+            .collect();
+        let d = indexed(&sample);
+        if let Some(best) = best_start(
+            |p: &[f64]| total_log_likelihood(&from_slice(p), &d),
+            |p: &[f64]| total_gradient(&from_slice(p), &d),
+            &starts,
+            sample.len(),
+        ) {
+            starts = vec![best];
+        }
+    }
+    let d = indexed(data);
+    maximize_smooth(
+        |p: &[f64]| total_log_likelihood(&from_slice(p), &d),
+        |p: &[f64]| total_gradient(&from_slice(p), &d),
+        &starts,
+        NAMES,
+        data.len(),
+        from_slice,
+    )
 }
 
 #[cfg(test)]
@@ -224,6 +199,7 @@ mod tests {
                     recency: x * 3.0,
                     t: 30.0 + f64::from(i % 3),
                     monetary: 0.0,
+                    value: 0.0,
                     holdout_frequency: 0.0,
                     holdout_value: 0.0,
                 }
@@ -240,7 +216,7 @@ mod tests {
             .map(|c| m.log_likelihood(c.frequency, c.recency, c.t))
             .sum();
         let grouped =
-            total_log_likelihood(&m, &Grouped::new(&data, |c| [c.frequency, c.recency, c.t]));
+            total_log_likelihood(&m, &indexed(&data));
         assert!(
             (direct - grouped).abs() < 1e-9 * direct.abs(),
             "{direct} vs {grouped}"
@@ -258,12 +234,13 @@ mod tests {
                     recency: x * 2.5,
                     t: 30.0 + f64::from(i % 4),
                     monetary: 0.0,
+                    value: 0.0,
                     holdout_frequency: 0.0,
                     holdout_value: 0.0,
                 }
             })
             .collect();
-        let g = Grouped::new(&data, |c| [c.frequency, c.recency, c.t]);
+        let g = indexed(&data);
         let p = [0.3, 4.0, 0.8, 2.5];
         let f = |q: &[f64]| {
             total_log_likelihood(

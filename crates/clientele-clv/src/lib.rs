@@ -4,6 +4,8 @@
 //! predictions, fit reports and the numbers behind the diagnostic charts.
 
 pub mod bgnbd;
+mod bgnbd_likelihood;
+pub mod csv_summary;
 pub mod diagnostics;
 pub mod fit;
 pub mod fitted;
@@ -13,6 +15,7 @@ pub mod model;
 pub mod pareto;
 pub mod predict;
 pub mod report;
+pub mod rfm;
 pub mod simulate;
 pub mod special;
 pub mod summary;

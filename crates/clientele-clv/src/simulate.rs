@@ -7,7 +7,7 @@ use rand_distr::{Bernoulli, Beta, Distribution, Exp, Gamma, Uniform};
 
 use crate::bgnbd::BgNbd;
 use crate::gamma_gamma::GammaGamma;
-use crate::summary::Txn;
+use crate::summary::{Txn, Unit};
 
 /// What to simulate.
 #[derive(Debug, Clone, Copy)]
@@ -18,8 +18,10 @@ pub struct Simulation {
     pub cohort_days: i32,
     /// Histories end on this day (inclusive).
     pub end_day: i32,
-    /// Purchase process, in weeks.
+    /// Purchase process, its rates per `unit`.
     pub purchases: BgNbd,
+    /// Time unit of the purchase process.
+    pub unit: Unit,
     /// Spend process.
     pub spend: GammaGamma,
     /// Seed of the generator.
@@ -28,7 +30,7 @@ pub struct Simulation {
 
 /// Draw the transactions (day numbers from 0) of every customer.
 ///
-/// Each customer has a weekly purchase rate λ ~ Gamma(r, 1/α) and a dropout probability
+/// Each customer has a purchase rate per unit λ ~ Gamma(r, 1/α) and a dropout probability
 /// p ~ Beta(a, b); after each repeat purchase they leave with probability p. Their purchase
 /// values are Gamma(p, ν) with ν ~ Gamma(q, γ).
 pub fn simulate(s: &Simulation) -> Result<Vec<Txn>, String> {
@@ -52,10 +54,10 @@ pub fn simulate(s: &Simulation) -> Result<Vec<Txn>, String> {
             day: first,
             amount: value.sample(&mut rng),
         });
-        let mut weeks = 0.0;
+        let mut units = 0.0;
         loop {
-            weeks += gap.sample(&mut rng);
-            let day = f64::from(first) + (weeks * 7.0).floor();
+            units += gap.sample(&mut rng);
+            let day = f64::from(first) + (units * s.unit.days()).floor();
             if day > f64::from(s.end_day) {
                 break;
             }
@@ -73,10 +75,29 @@ pub fn simulate(s: &Simulation) -> Result<Vec<Txn>, String> {
     Ok(txns)
 }
 
+/// Write transactions as a `customer_id,date,amount` CSV, day 0 being `epoch`; customer
+/// ids are `C` and the index, zero-padded to 7 digits.
+pub fn write_csv(
+    txns: &[Txn],
+    epoch: jiff::civil::Date,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    let last = txns.iter().map(|t| t.day).max().unwrap_or(0).max(0);
+    let dates: Vec<String> = (0..=last)
+        .map(|d| (epoch + jiff::Span::new().days(i64::from(d))).to_string())
+        .collect();
+    writeln!(out, "customer_id,date,amount")?;
+    for t in txns {
+        let date = dates.get(t.day.max(0) as usize).map_or("", String::as_str);
+        writeln!(out, "C{:07},{date},{:.2}", t.customer, t.amount)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::summary::{Unit, summarize};
+    use crate::summary::summarize;
 
     fn paper() -> Simulation {
         Simulation {
@@ -89,6 +110,7 @@ mod tests {
                 a: 0.793,
                 b: 2.426,
             },
+            unit: Unit::Week,
             spend: GammaGamma {
                 p: 6.25,
                 q: 3.74,

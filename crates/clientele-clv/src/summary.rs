@@ -48,6 +48,8 @@ pub struct CustomerSummary {
     pub t: f64,
     /// Mean value of the repeat purchase days (0 without repeats).
     pub monetary: f64,
+    /// Total value bought in calibration, first purchase day included.
+    pub value: f64,
     /// Purchase days in the holdout period.
     pub holdout_frequency: f64,
     /// Value bought in the holdout period.
@@ -115,6 +117,7 @@ fn summarize_one(
         recency: f64::from(last - first) / unit.days(),
         t: f64::from(calibration_end - first) / unit.days(),
         monetary,
+        value: cal.iter().map(|(_, v)| v).sum(),
         holdout_frequency: holdout.len() as f64,
         holdout_value: holdout.iter().map(|(_, v)| v).sum(),
     })
