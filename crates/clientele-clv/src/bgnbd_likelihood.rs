@@ -25,7 +25,7 @@ pub(crate) struct Indexed {
 
 fn distinct(values: impl Iterator<Item = f64>) -> Vec<f64> {
     let mut v: Vec<f64> = values.collect();
-    v.sort_by(f64::total_cmp);
+    v.par_sort_unstable_by(f64::total_cmp);
     v.dedup();
     v
 }
@@ -39,13 +39,13 @@ impl Indexed {
         let txs = distinct(g.groups.iter().map(|(_, tx, _, _)| *tx));
         let ts = distinct(g.groups.iter().map(|(_, _, t, _)| *t));
         let mut x_weight = vec![0.0; g.xs.len()];
+        for (i, _, _, n) in &g.groups {
+            x_weight[*i] += n;
+        }
         let groups = g
             .groups
-            .iter()
-            .map(|(i, tx, t, n)| {
-                x_weight[*i] += n;
-                ([*i as u32, position(&txs, *tx), position(&ts, *t)], *n)
-            })
+            .par_iter()
+            .map(|(i, tx, t, n)| ([*i as u32, position(&txs, *tx), position(&ts, *t)], *n))
             .collect();
         Self {
             xs: g.xs.clone(),
