@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
+use clientele_clv::csv_summary::summarize_csv;
 use clientele_clv::gamma_gamma::{self, GammaGamma};
 use clientele_clv::report::FitReport;
 use clientele_clv::{
@@ -115,6 +116,28 @@ pub enum ClvCommand {
         #[arg(long, value_enum, default_value = "csv")]
         format: PredictFormat,
     },
+    /// Write a synthetic `customer_id,date,amount` CSV drawn from the BG/NBD and
+    /// Gamma-Gamma processes with the parameters of the papers (r 0.243, α 4.414, a 0.793,
+    /// b 2.426; p 6.25, q 3.74, γ 15.44), first purchases spread over the first 12 weeks
+    /// from 2020-01-01. Fixed seed: the same arguments write the same file.
+    Simulate {
+        /// Customers.
+        #[arg(long)]
+        customers: u32,
+        /// Days of history.
+        #[arg(long, default_value = "546")]
+        days: i32,
+        /// Unit of the purchase rates: `week` as in the paper, `day` for a shop whose
+        /// customers buy seven times as often.
+        #[arg(long, value_enum, default_value = "week")]
+        rate_unit: UnitArg,
+        /// Seed.
+        #[arg(long, default_value = "42")]
+        seed: u64,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Fit, then write SVG and PNG charts: holdout against predicted purchases by
     /// calibration frequency (needs `--holdout-end`), the P(alive) matrix and cumulative
     /// tracking of repeat purchases.
@@ -166,8 +189,15 @@ async fn read_input(input: &ClvInput, database: &str) -> anyhow::Result<Transact
     })
 }
 
-async fn prepare(input: &ClvInput, database: &str) -> anyhow::Result<Prepared> {
-    let Transactions { txns, ids } = read_input(input, database).await?;
+/// What a command needs beyond the summaries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    Summaries,
+    /// The charts also track purchases over time.
+    Transactions,
+}
+
+async fn prepare(input: &ClvInput, database: &str, needs: Needs) -> anyhow::Result<Prepared> {
     let cal = day_number(&input.calibration_end)
         .map_err(|e| anyhow::anyhow!("--calibration-end: {e}"))?;
     let holdout = input
@@ -181,11 +211,26 @@ async fn prepare(input: &ClvInput, database: &str) -> anyhow::Result<Prepared> {
     {
         bail!("--holdout-end must be after --calibration-end");
     }
-    let unit = match input.unit {
-        UnitArg::Day => Unit::Day,
-        UnitArg::Week => Unit::Week,
+    let unit = unit(input.unit);
+    let (txns, ids, summaries) = match (&input.transactions, input.input_format, needs) {
+        // Large CSV files take the parallel path straight to the summaries.
+        (Some(file), InputFormat::Csv, Needs::Summaries) => {
+            let path = file.display().to_string();
+            let bytes = std::fs::read(file).with_context(|| format!("reading {path}"))?;
+            let s = summarize_csv(&bytes, cal, holdout, unit)
+                .map_err(|e| anyhow::anyhow!("{path}:{e}"))?;
+            (
+                Vec::new(),
+                s.ids.iter().map(str::to_owned).collect(),
+                s.summaries,
+            )
+        }
+        _ => {
+            let Transactions { txns, ids } = read_input(input, database).await?;
+            let summaries = summarize(&txns, cal, holdout, unit);
+            (txns, ids, summaries)
+        }
     };
-    let summaries = summarize(&txns, cal, holdout, unit);
     if summaries.is_empty() {
         bail!(
             "no customer bought on or before --calibration-end {}",
@@ -207,8 +252,9 @@ async fn prepare(input: &ClvInput, database: &str) -> anyhow::Result<Prepared> {
 async fn fitted(
     input: &ClvInput,
     database: &str,
+    needs: Needs,
 ) -> anyhow::Result<(Prepared, FittedModel, Option<Fit<GammaGamma>>)> {
-    let prepared = prepare(input, database).await?;
+    let prepared = prepare(input, database, needs).await?;
     let fitted = fit_model(input.model.kind(), &prepared.summaries)?;
     let spend = input
         .spend
@@ -220,7 +266,7 @@ async fn fitted(
 pub async fn run(command: ClvCommand, database: &str) -> anyhow::Result<()> {
     match command {
         ClvCommand::Fit { input, format } => {
-            let (prepared, fitted, spend) = fitted(&input, database).await?;
+            let (prepared, fitted, spend) = fitted(&input, database, Needs::Summaries).await?;
             let report = fit_report(
                 prepared.unit,
                 &fitted,
@@ -250,17 +296,70 @@ pub async fn run(command: ClvCommand, database: &str) -> anyhow::Result<()> {
             if !(0.0..1.0).contains(&discount) {
                 bail!("--discount: must be at least 0 and below 1 (a rate per unit)");
             }
-            let (prepared, fitted, spend) = fitted(&input, database).await?;
+            let (prepared, fitted, spend) = fitted(&input, database, Needs::Summaries).await?;
             print_predictions(&prepared, &fitted, spend.as_ref(), horizon, discount)
         }
+        ClvCommand::Simulate {
+            customers,
+            days,
+            rate_unit,
+            seed,
+            out,
+        } => simulate(customers, days, rate_unit, seed, &out),
         ClvCommand::Plot { input, out } => {
-            let (prepared, fitted, _) = fitted(&input, database).await?;
+            let (prepared, fitted, _) = fitted(&input, database, Needs::Transactions).await?;
             let written = clv_plot::write_charts(&out, &prepared, fitted.fit.model.as_ref())?;
             for path in written {
                 println!("{}", path.display());
             }
             Ok(())
         }
+    }
+}
+
+fn simulate(
+    customers: u32,
+    days: i32,
+    rate_unit: UnitArg,
+    seed: u64,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    use clientele_clv::simulate::{Simulation, write_csv};
+    if days < 1 {
+        bail!("--days: must be at least 1");
+    }
+    let txns = clientele_clv::simulate::simulate(&Simulation {
+        customers,
+        cohort_days: 84.min(days),
+        end_day: days - 1,
+        purchases: clientele_clv::bgnbd::BgNbd {
+            r: 0.243,
+            alpha: 4.414,
+            a: 0.793,
+            b: 2.426,
+        },
+        unit: unit(rate_unit),
+        spend: GammaGamma {
+            p: 6.25,
+            q: 3.74,
+            gamma: 15.44,
+        },
+        seed,
+    })
+    .map_err(anyhow::Error::msg)?;
+    let file = std::fs::File::create(out).with_context(|| format!("--out: {}", out.display()))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    write_csv(&txns, jiff::civil::date(2020, 1, 1), &mut w)
+        .and_then(|()| std::io::Write::flush(&mut w))
+        .with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("{} transactions of {customers} customers", txns.len());
+    Ok(())
+}
+
+fn unit(u: UnitArg) -> Unit {
+    match u {
+        UnitArg::Day => Unit::Day,
+        UnitArg::Week => Unit::Week,
     }
 }
 

@@ -8,7 +8,7 @@ use statrs::function::gamma::ln_gamma;
 use crate::bgnbd_likelihood::{Indexed, value_and_gradient};
 use crate::fit::{Fit, FitError, best_start, maximize_smooth};
 use crate::special::{hyp2f1, log_add_exp};
-use crate::summary::CustomerSummary;
+use crate::summary::{CustomerSummary, from_ordered_bits, ordered_bits};
 
 /// BG/NBD parameters, named as in the paper.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -80,21 +80,14 @@ pub(crate) fn compress(
     data: &[CustomerSummary],
     key: impl Fn(&CustomerSummary) -> [f64; 3] + Sync,
 ) -> Vec<([f64; 3], f64)> {
-    // Sorting integer keys that order as the floats do (IEEE total order) is several times
-    // faster than comparing floats, and runs on all cores.
-    let ordered = |v: f64| {
-        let b = v.to_bits();
-        if b >> 63 == 1 { !b } else { b | (1 << 63) }
-    };
-    let float = |b: u64| f64::from_bits(if b >> 63 == 1 { b & !(1 << 63) } else { !b });
-    let mut keys: Vec<[u64; 3]> = data.par_iter().map(|c| key(c).map(ordered)).collect();
+    let mut keys: Vec<[u64; 3]> = data.par_iter().map(|c| key(c).map(ordered_bits)).collect();
     keys.par_sort_unstable();
     let mut out: Vec<([f64; 3], f64)> = Vec::new();
     let mut last: Option<[u64; 3]> = None;
     for bits in keys {
         match out.last_mut() {
             Some((_, n)) if last == Some(bits) => *n += 1.0,
-            _ => out.push((bits.map(float), 1.0)),
+            _ => out.push((bits.map(from_ordered_bits), 1.0)),
         }
         last = Some(bits);
     }
@@ -219,8 +212,7 @@ mod tests {
             .iter()
             .map(|c| m.log_likelihood(c.frequency, c.recency, c.t))
             .sum();
-        let grouped =
-            total_log_likelihood(&m, &indexed(&data));
+        let grouped = total_log_likelihood(&m, &indexed(&data));
         assert!(
             (direct - grouped).abs() < 1e-9 * direct.abs(),
             "{direct} vs {grouped}"

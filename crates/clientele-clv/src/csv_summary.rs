@@ -7,7 +7,7 @@
 //! day order (files sorted by customer or by date) is summarised in one pass; any other
 //! customer's rows are gathered and summarised exactly by [`crate::summary`]'s rules.
 
-use std::hash::{BuildHasher, BuildHasherDefault};
+use std::hash::{Hash, Hasher};
 
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHasher};
@@ -32,26 +32,29 @@ pub struct CsvSummaries {
     /// One per customer whose first purchase is on or before the calibration end, in
     /// order of their first row in the file (rows after the holdout end are not read).
     pub summaries: Vec<CustomerSummary>,
-    /// `ids[summary.customer]`.
-    pub ids: Vec<String>,
+    /// `ids.get(summary.customer)`.
+    pub ids: Ids,
     /// Rows read.
     pub rows: usize,
 }
 
+/// One chunk's rows by bucket, and how many lines it had.
+struct ChunkRows(Vec<Vec<Row>>, usize);
+
 #[derive(Clone, Copy)]
 struct Row {
-    day: i32,
+    /// The customer id as a number: see [`id_key`].
+    key: u128,
     amount: f64,
-    /// Byte range of the id in the input.
+    day: i32,
+    /// Where the (trimmed) id starts in the input.
     id_start: u32,
-    id_len: u32,
 }
 
 /// What one customer has bought so far, while their rows arrive in day order.
 #[derive(Clone, Copy)]
 struct Acc {
     id_start: u32,
-    id_len: u32,
     /// Byte offset of the customer's first row in the file, to keep file order.
     first_seen: u64,
     first_day: i32,
@@ -114,7 +117,7 @@ fn summarize_in_chunks(
     let holdout_end = holdout_end.unwrap_or(calibration_end);
 
     // Parse every chunk: rows routed to buckets, plus the chunk's line count.
-    let parsed: Vec<Result<(Vec<Vec<Row>>, usize), CsvError>> = chunks
+    let parsed: Vec<Result<ChunkRows, CsvError>> = chunks
         .par_iter()
         .map(|&(start, end)| parse_chunk(bytes, start, end, columns, buckets, holdout_end))
         .collect();
@@ -124,7 +127,7 @@ fn summarize_in_chunks(
     let mut per_chunk = Vec::with_capacity(parsed.len());
     for result in parsed {
         match result {
-            Ok((rows, lines)) => {
+            Ok(ChunkRows(rows, lines)) => {
                 line_base += lines;
                 per_chunk.push(rows);
             }
@@ -139,13 +142,14 @@ fn summarize_in_chunks(
     // Fold each bucket in file order.
     let folded: Vec<Folded> = (0..buckets)
         .into_par_iter()
-        .map(|b| fold_bucket(bytes, per_chunk.iter().map(|c| &c[b]), calibration_end))
+        .map(|b| fold_bucket(per_chunk.iter().map(|c| &c[b]), calibration_end))
         .collect();
 
-    let mut all: Vec<(u64, CustomerSummary, u32, u32)> = Vec::new();
-    for f in folded {
-        all.extend(
-            f.accs
+    let mut all: Vec<(u64, CustomerSummary, u32)> = folded
+        .par_iter()
+        .flat_map_iter(|f| {
+            let ordered = f
+                .accs
                 .iter()
                 .filter(|a| a.first_day <= calibration_end)
                 .map(|a| {
@@ -153,23 +157,24 @@ fn summarize_in_chunks(
                         a.first_seen,
                         summary_of(a, calibration_end, unit),
                         a.id_start,
-                        a.id_len,
                     )
-                }),
-        );
-        for s in summarize(&f.unordered, calibration_end, Some(holdout_end), unit) {
-            let (start, len, seen) = f.unordered_ids[s.customer as usize];
-            all.push((seen, s, start, len));
-        }
-    }
+                });
+            let unordered = summarize(&f.unordered, calibration_end, Some(holdout_end), unit)
+                .into_iter()
+                .map(|s| {
+                    let (start, seen) = f.unordered_ids[s.customer as usize];
+                    (seen, s, start)
+                });
+            ordered.chain(unordered)
+        })
+        .collect();
     all.par_sort_unstable_by_key(|(seen, ..)| *seen);
-    let mut ids = Vec::with_capacity(all.len());
+    let mut ids = Ids::default();
     let summaries = all
         .into_iter()
         .enumerate()
-        .map(|(i, (_, mut s, start, len))| {
-            let id = &bytes[start as usize..(start + len) as usize];
-            ids.push(String::from_utf8_lossy(id).into_owned());
+        .map(|(i, (_, mut s, start))| {
+            ids.push(id_at(bytes, start as usize));
             s.customer = i as u32;
             s
         })
@@ -179,6 +184,49 @@ fn summarize_in_chunks(
         ids,
         rows,
     })
+}
+
+/// The trimmed id that starts at `start`: up to the next comma or line end.
+fn id_at(bytes: &[u8], start: usize) -> &[u8] {
+    let rest = &bytes[start..];
+    let end = memchr::memchr3(b',', b'\n', b'\r', rest).unwrap_or(rest.len());
+    rest[..end].trim_ascii_end()
+}
+
+/// Customer ids, back to back in one string: a million `String`s would cost more to
+/// allocate than summarising their purchases.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Ids {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl Ids {
+    fn push(&mut self, id: &[u8]) {
+        self.text.push_str(&String::from_utf8_lossy(id));
+        self.ends.push(self.text.len() as u32);
+    }
+
+    /// The id of customer `i`.
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    /// Number of ids.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The ids in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).map(|i| self.get(i))
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -236,8 +284,30 @@ fn split_lines(bytes: &[u8], from: usize, parts: usize, min_step: usize) -> Vec<
     out
 }
 
-fn hash_id(id: &[u8]) -> u64 {
-    BuildHasherDefault::<FxHasher>::default().hash_one(id)
+/// A customer id as a 128-bit key, so that folding never reads the id's bytes again: ids of
+/// up to 15 bytes are packed with their length (exact), longer ones are hashed to 128 bits
+/// (two independent 64-bit hashes; a collision among even 10⁹ ids has odds below 10⁻¹⁸).
+fn id_key(id: &[u8]) -> u128 {
+    if id.len() < 16 {
+        let mut bytes = [0u8; 16];
+        bytes[..id.len()].copy_from_slice(id);
+        bytes[15] = id.len() as u8;
+        return u128::from_le_bytes(bytes);
+    }
+    let hash = |seed: u64| {
+        let mut h = FxHasher::default();
+        seed.hash(&mut h);
+        id.hash(&mut h);
+        h.finish()
+    };
+    // The top bit marks a hashed key, which no packed key (length < 16) has.
+    (1u128 << 127) | (u128::from(hash(0x9e37_79b9_7f4a_7c15)) << 64) | u128::from(hash(7))
+}
+
+/// Bucket of a key: a few well-mixed bits of it.
+fn bucket_of(key: u128) -> usize {
+    let mixed = (key as u64 ^ (key >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mixed >> (64 - BUCKET_BITS)) as usize
 }
 
 /// Parse one chunk; errors carry the line number within the chunk (0-based).
@@ -248,17 +318,14 @@ fn parse_chunk(
     cols: Columns,
     buckets: usize,
     holdout_end: i32,
-) -> Result<(Vec<Vec<Row>>, usize), CsvError> {
+) -> Result<ChunkRows, CsvError> {
     let mut out: Vec<Vec<Row>> = (0..buckets)
         .map(|_| Vec::with_capacity((end - start) / 24 / buckets + 16))
         .collect();
     let mut lines = 0;
     let mut pos = start;
     while pos < end {
-        let line_end = bytes[pos..end]
-            .iter()
-            .position(|b| *b == b'\n')
-            .map_or(end, |p| pos + p);
+        let line_end = memchr::memchr(b'\n', &bytes[pos..end]).map_or(end, |p| pos + p);
         let line = &bytes[pos..line_end];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let here = lines;
@@ -276,17 +343,18 @@ fn parse_chunk(
         let mut fields: [(usize, usize); 3] = [(0, 0); 3];
         let mut count = 0;
         let mut field_start = 0;
-        for (i, b) in line.iter().chain(std::iter::once(&b',')).enumerate() {
-            if *b != b',' {
-                continue;
+        for comma in memchr::memchr_iter(b',', line).chain(std::iter::once(line.len())) {
+            if count == cols.id {
+                fields[0] = (field_start, comma);
             }
-            for (slot, want) in [cols.id, cols.date, cols.amount].iter().enumerate() {
-                if *want == count {
-                    fields[slot] = (field_start, i);
-                }
+            if count == cols.date {
+                fields[1] = (field_start, comma);
+            }
+            if count == cols.amount {
+                fields[2] = (field_start, comma);
             }
             count += 1;
-            field_start = i + 1;
+            field_start = comma + 1;
         }
         if count != cols.count {
             return Err(bad(
@@ -323,18 +391,18 @@ fn parse_chunk(
         if day > holdout_end {
             continue;
         }
-        let hash = hash_id(id);
+        let key = id_key(id);
         // Where the trimmed id starts in the whole input.
         let raw = &line[fields[0].0..fields[0].1];
         let id_start = (line_start + fields[0].0 + raw.len() - raw.trim_ascii_start().len()) as u32;
-        out[(hash >> (64 - BUCKET_BITS)) as usize].push(Row {
-            day,
+        out[bucket_of(key)].push(Row {
+            key,
             amount,
+            day,
             id_start,
-            id_len: id.len() as u32,
         });
     }
-    Ok((out, lines))
+    Ok(ChunkRows(out, lines))
 }
 
 /// Day number of `YYYY-MM-DD` or `YYYYMMDD`, `None` when it is not a real date.
@@ -355,30 +423,26 @@ fn parse_day(s: &[u8]) -> Option<i32> {
     Some(clientele_core::time::epoch_day(date))
 }
 
-/// A bucket's customers: in-order accumulators, and the transactions and ids of the
-/// customers whose rows were not in day order.
+/// A bucket's customers: in-order accumulators, and the transactions and (id start, first
+/// row) of the customers whose rows were not in day order.
 struct Folded {
     accs: Vec<Acc>,
     unordered: Vec<Txn>,
-    unordered_ids: Vec<(u32, u32, u64)>,
+    unordered_ids: Vec<(u32, u64)>,
 }
 
 /// Fold a bucket's rows (chunks in file order) into per-customer accumulators.
 fn fold_bucket<'a>(
-    bytes: &[u8],
     chunks: impl Iterator<Item = &'a Vec<Row>> + Clone,
     calibration_end: i32,
 ) -> Folded {
-    let id_of = |start: u32, len: u32| &bytes[start as usize..(start + len) as usize];
-    let mut index: FxHashMap<&[u8], u32> = FxHashMap::default();
+    let mut index: FxHashMap<u128, u32> = FxHashMap::default();
     let mut accs: Vec<Acc> = Vec::new();
     for r in chunks.clone().flatten() {
-        let id = id_of(r.id_start, r.id_len);
         let (d, v) = (r.day, r.amount);
-        let slot = *index.entry(id).or_insert_with(|| {
+        let slot = *index.entry(r.key).or_insert_with(|| {
             accs.push(Acc {
                 id_start: r.id_start,
-                id_len: r.id_len,
                 first_seen: u64::from(r.id_start),
                 first_day: d,
                 last_day: d,
@@ -419,13 +483,13 @@ fn fold_bucket<'a>(
     let mut unordered_ids = Vec::new();
     if accs.iter().any(|a| !a.in_order) {
         for r in chunks.flatten() {
-            let slot = index[id_of(r.id_start, r.id_len)];
+            let slot = index[&r.key];
             let a = &accs[slot as usize];
             if a.in_order {
                 continue;
             }
             let customer = *slow.entry(slot).or_insert_with(|| {
-                unordered_ids.push((a.id_start, a.id_len, a.first_seen));
+                unordered_ids.push((a.id_start, a.first_seen));
                 (unordered_ids.len() - 1) as u32
             });
             unordered.push(Txn {
@@ -567,7 +631,11 @@ mod tests {
         ) {
             let mut rows: Vec<(String, i32, f64)> = rows
                 .into_iter()
-                .map(|(c, d, cents)| (format!("c{c}"), 10_000 + d, f64::from(cents) / 100.0))
+                .map(|(c, d, cents)| {
+                    // Short ids are packed, long ones hashed: both paths are exercised.
+                    let id = if c % 3 == 0 { format!("customer number {c:0>20}") } else { format!("c{c}") };
+                    (id, 10_000 + d, f64::from(cents) / 100.0)
+                })
                 .collect();
             if sorted {
                 rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
@@ -576,7 +644,7 @@ mod tests {
             let text = csv(&rows, crlf);
             let got = summarize_in_chunks(text.as_bytes(), cal, hold, Unit::Week, min_chunk).unwrap();
             let (want, ids) = reference(&rows, cal, hold);
-            prop_assert_eq!(got.ids, ids);
+            prop_assert_eq!(got.ids.iter().collect::<Vec<_>>(), ids);
             prop_assert_eq!(got.summaries.len(), want.len());
             for (g, w) in got.summaries.iter().zip(&want) {
                 prop_assert_eq!((g.frequency, g.recency, g.t, g.holdout_frequency), (w.frequency, w.recency, w.t, w.holdout_frequency));

@@ -180,7 +180,14 @@ fn finish<M, F: Fn(&[f64]) -> f64>(
     let (point, log_likelihood) = polish(ll, point);
     let natural: Vec<f64> = point.iter().map(|p| p.exp()).collect();
     let std_errors = standard_errors(ll, &natural);
-    report(build(&natural), log_likelihood, names, n, iterations, std_errors)
+    report(
+        build(&natural),
+        log_likelihood,
+        names,
+        n,
+        iterations,
+        std_errors,
+    )
 }
 
 /// A converged fit with its information criteria.
@@ -298,30 +305,21 @@ fn bfgs(
     None
 }
 
-/// `−ll` and its gradient in log-parameter space, where the optimisers work.
-fn log_space<'a, F, G>(
-    ll: &'a F,
-    grad: &'a G,
-) -> (
-    impl Fn(&[f64]) -> f64 + 'a,
-    impl Fn(&[f64]) -> Vec<f64> + 'a,
-)
-where
-    F: Fn(&[f64]) -> f64,
-    G: Fn(&[f64]) -> Vec<f64>,
-{
-    let natural = |p: &[f64]| p.iter().map(|v| v.exp()).collect::<Vec<f64>>();
-    let nll = move |p: &[f64]| -ll(&natural(p));
-    // d/d(ln θ) = θ d/dθ, negated for minimisation.
-    let ngrad = move |p: &[f64]| {
-        let theta = natural(p);
+/// `−ll` in log-parameter space, where the optimisers work.
+fn neg_log_ll<F: Fn(&[f64]) -> f64>(ll: &F) -> impl Fn(&[f64]) -> f64 + '_ {
+    move |p: &[f64]| -ll(&p.iter().map(|v| v.exp()).collect::<Vec<f64>>())
+}
+
+/// The gradient of [`neg_log_ll`]: d/d(ln θ) = θ d/dθ, negated.
+fn neg_log_grad<G: Fn(&[f64]) -> Vec<f64>>(grad: &G) -> impl Fn(&[f64]) -> Vec<f64> + '_ {
+    move |p: &[f64]| {
+        let theta: Vec<f64> = p.iter().map(|v| v.exp()).collect();
         grad(&theta)
             .iter()
             .zip(&theta)
             .map(|(g, t)| -g * t)
-            .collect::<Vec<f64>>()
-    };
-    (nll, ngrad)
+            .collect()
+    }
 }
 
 /// The best BFGS answer (log-parameters) over the starts, and the iterations spent.
@@ -330,7 +328,7 @@ where
     F: Fn(&[f64]) -> f64,
     G: Fn(&[f64]) -> Vec<f64>,
 {
-    let (nll, ngrad) = log_space(ll, grad);
+    let (nll, ngrad) = (neg_log_ll(ll), neg_log_grad(grad));
     let mut best: Option<(Vec<f64>, f64)> = None;
     let mut iterations = 0;
     for start in starts {
@@ -378,7 +376,7 @@ where
     let Some((point, iterations)) = best_bfgs(&ll, &grad, starts, n) else {
         return maximize(ll, starts, names, n, build);
     };
-    let (nll, ngrad) = log_space(&ll, &grad);
+    let (nll, ngrad) = (neg_log_ll(&ll), neg_log_grad(&grad));
     let (point, value, inverse) = newton_with_gradient(&nll, &ngrad, point);
     let natural: Vec<f64> = point.iter().map(|p| p.exp()).collect();
     // At the optimum the gradient vanishes, so the information matrix in natural
@@ -391,7 +389,14 @@ where
             .collect();
         se.iter().all(|s| s.is_finite()).then_some(se)
     });
-    Ok(report(build(&natural), -value, names, n, iterations, std_errors))
+    Ok(report(
+        build(&natural),
+        -value,
+        names,
+        n,
+        iterations,
+        std_errors,
+    ))
 }
 
 /// Symmetrised Jacobian of a gradient `g` at `x` by forward differences with steps `h`,
@@ -405,18 +410,14 @@ fn jacobian(g: &dyn Fn(&[f64]) -> Vec<f64>, x: &[f64], gx: &[f64], h: &[f64]) ->
         let mut up = x.to_vec();
         up[j] += h[j];
         let gu = g(&up);
-        for i in 0..k {
-            m[i][j] = (gu[i] - gx[i]) / h[j];
+        for (i, row) in m.iter_mut().enumerate() {
+            row[j] = (gu[i] - gx[i]) / h[j];
         }
     }
-    for i in 0..k {
-        for j in (i + 1)..k {
-            let v = (m[i][j] + m[j][i]) / 2.0;
-            m[i][j] = v;
-            m[j][i] = v;
-        }
-    }
-    m
+    // Forward differences are not exactly symmetric; the Hessian is.
+    (0..k)
+        .map(|i| (0..k).map(|j| (m[i][j] + m[j][i]) / 2.0).collect())
+        .collect()
 }
 
 /// Newton steps on `f` with gradient `g` (log-parameters), halving a step that does not

@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use crate::summary::CustomerSummary;
+use crate::summary::{CustomerSummary, ordered_bits};
 
 /// One customer's scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,14 +20,16 @@ pub struct Rfm {
 /// so the scores are deterministic whatever the ties.
 fn quintiles(data: &[CustomerSummary], key: impl Fn(&CustomerSummary) -> f64 + Sync) -> Vec<u8> {
     let n = data.len();
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    order.par_sort_unstable_by(|a, b| {
-        key(&data[*a as usize])
-            .total_cmp(&key(&data[*b as usize]))
-            .then(a.cmp(b))
-    });
+    // (key as an integer that orders as the float does, position): sorting these plain
+    // pairs avoids chasing into `data` on every comparison.
+    let mut order: Vec<(u64, u32)> = data
+        .par_iter()
+        .enumerate()
+        .map(|(i, c)| (ordered_bits(key(c)), i as u32))
+        .collect();
+    order.par_sort_unstable();
     let mut out = vec![0u8; n];
-    for (rank, i) in order.iter().enumerate() {
+    for (rank, (_, i)) in order.iter().enumerate() {
         out[*i as usize] = (rank * 5 / n) as u8 + 1;
     }
     out

@@ -35,6 +35,18 @@ impl Unit {
     }
 }
 
+/// An integer that orders as `v` does in IEEE total order: sorting these is several times
+/// faster than comparing floats.
+pub(crate) fn ordered_bits(v: f64) -> u64 {
+    let b = v.to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+}
+
+/// The float of [`ordered_bits`].
+pub(crate) fn from_ordered_bits(b: u64) -> f64 {
+    f64::from_bits(if b >> 63 == 1 { b & !(1 << 63) } else { !b })
+}
+
 /// Statistics of one customer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CustomerSummary {
