@@ -95,22 +95,20 @@ pub(crate) fn value_and_gradient(m: &BgNbd, d: &Indexed, gradient: bool) -> (f64
         (Vec::new(), Vec::new())
     };
     // ln(a / (b + x − 1)) for repeat buyers; −∞ marks x = 0 (no dropout term).
-    let repeat: Vec<f64> = d
-        .xs
-        .iter()
-        .map(|x| {
-            if *x > 0.0 {
-                a.ln() - (b + x - 1.0).ln()
-            } else {
-                f64::NEG_INFINITY
-            }
-        })
-        .collect();
-    let inv_bx: Vec<f64> = d
-        .xs
-        .iter()
-        .map(|x| if *x > 0.0 { 1.0 / (b + x - 1.0) } else { 0.0 })
-        .collect();
+    let repeat: Vec<f64> =
+        d.xs.iter()
+            .map(|x| {
+                if *x > 0.0 {
+                    a.ln() - (b + x - 1.0).ln()
+                } else {
+                    f64::NEG_INFINITY
+                }
+            })
+            .collect();
+    let inv_bx: Vec<f64> =
+        d.xs.iter()
+            .map(|x| if *x > 0.0 { 1.0 / (b + x - 1.0) } else { 0.0 })
+            .collect();
     let group_sums = |chunk: &[([u32; 3], f64)]| {
         let mut s = Sums::default();
         for ([xi, txi, ti], n) in chunk {
@@ -131,7 +129,11 @@ pub(crate) fn value_and_gradient(m: &BgNbd, d: &Indexed, gradient: bool) -> (f64
             let e = (-(a4 - a3).abs()).exp();
             s.ll += n * (a3.max(a4) + e.ln_1p());
             if gradient {
-                let w4 = if a4 >= a3 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+                let w4 = if a4 >= a3 {
+                    1.0 / (1.0 + e)
+                } else {
+                    e / (1.0 + e)
+                };
                 let w3 = 1.0 - w4;
                 s.r -= n * (w3 * ln_t[ti] + w4 * ln_tx[txi]);
                 s.alpha -= n * c * (w3 * inv_t[ti] + w4 * inv_tx[txi]);

@@ -1,6 +1,7 @@
 //! The Gamma-Gamma spend model (Fader & Hardie 2013, "The Gamma-Gamma model of monetary
 //! value"): a customer's transaction values are Gamma(p, ν) with ν ~ Gamma(q, γ).
 
+use rayon::prelude::*;
 use statrs::function::gamma::{digamma, ln_gamma};
 
 use crate::bgnbd::Grouped;
@@ -90,17 +91,34 @@ impl SpendData {
                 g[2] += w * q / gamma;
             }
         }
-        for (i, xm, n_ln_m, n) in &self.groups {
-            let x = self.xs[*i];
-            let px = p * x;
-            let ln_xm_g = (xm + gamma).ln();
-            ll += (px - 1.0) * n_ln_m - n * (px + q) * ln_xm_g;
-            if gradient {
-                g[0] += x * (n_ln_m - n * ln_xm_g);
-                g[1] -= n * ln_xm_g;
-                g[2] -= n * (px + q) / (xm + gamma);
+        let chunk_sums = |chunk: &[(usize, f64, f64, f64)]| {
+            let mut s = [0.0; 4];
+            for (i, xm, n_ln_m, n) in chunk {
+                let x = self.xs[*i];
+                let px = p * x;
+                let ln_xm_g = (xm + gamma).ln();
+                s[0] += (px - 1.0) * n_ln_m - n * (px + q) * ln_xm_g;
+                if gradient {
+                    s[1] += x * (n_ln_m - n * ln_xm_g);
+                    s[2] -= n * ln_xm_g;
+                    s[3] -= n * (px + q) / (xm + gamma);
+                }
             }
-        }
+            s
+        };
+        // A large base is summed on all cores; a small one is not worth the split.
+        let s = if self.groups.len() < 16_384 {
+            chunk_sums(&self.groups)
+        } else {
+            self.groups.par_chunks(4096).map(chunk_sums).reduce(
+                || [0.0; 4],
+                |a, b| [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]],
+            )
+        };
+        ll += s[0];
+        g[0] += s[1];
+        g[1] += s[2];
+        g[2] += s[3];
         (ll, g)
     }
 }
