@@ -32,6 +32,10 @@ pub enum EventKind {
     OrderCancelled,
     /// A non-purchase touch point (page view, e-mail click, call…).
     Interaction,
+    /// A survey answer: `detail` is the survey (`nps`), `amount` the score.
+    SurveyAnswered,
+    /// Someone the contact referred went on to pay: `recipient` is the referee.
+    ReferralConverted,
 }
 
 impl EventKind {
@@ -43,6 +47,8 @@ impl EventKind {
             Self::OrderRefunded => "order.refunded",
             Self::OrderCancelled => "order.cancelled",
             Self::Interaction => "interaction",
+            Self::SurveyAnswered => "survey.answered",
+            Self::ReferralConverted => "referral.converted",
         }
     }
 
@@ -54,13 +60,18 @@ impl EventKind {
             "order.refunded" => Self::OrderRefunded,
             "order.cancelled" => Self::OrderCancelled,
             "interaction" => Self::Interaction,
+            "survey.answered" => Self::SurveyAnswered,
+            "referral.converted" => Self::ReferralConverted,
             _ => return None,
         })
     }
 
     /// Whether the event is about an order.
     pub fn is_order(&self) -> bool {
-        !matches!(self, Self::Interaction)
+        matches!(
+            self,
+            Self::OrderPlaced | Self::OrderPaid | Self::OrderRefunded | Self::OrderCancelled
+        )
     }
 }
 
@@ -146,6 +157,20 @@ struct RefundData {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct SurveyData {
+    survey: String,
+    score: i64,
+    comment: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReferralData {
+    referee: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CancelData {
     order_id: String,
     reason: Option<String>,
@@ -192,7 +217,7 @@ impl ValidEvent {
         }
         let kind_text = text("kind")?;
         let kind = EventKind::parse(kind_text).ok_or_else(|| {
-            FieldError::new("kind", format!("unknown event kind {kind_text:?} (known: order.placed, order.paid, order.refunded, order.cancelled, interaction)"))
+            FieldError::new("kind", format!("unknown event kind {kind_text:?} (known: order.placed, order.paid, order.refunded, order.cancelled, interaction, survey.answered, referral.converted)"))
         })?;
         let occurred_at = time::parse_instant(text("occurred_at")?)
             .map_err(|r| FieldError::new("occurred_at", r))?;
@@ -305,6 +330,33 @@ fn parse_data(event: &mut ValidEvent, data: &Value, ctx: &EventContext) -> Resul
                 ));
             }
             event.detail = Some(ty.to_owned());
+        }
+        EventKind::SurveyAnswered => {
+            let d: SurveyData = serde_path_to_error::deserialize(data).map_err(from_serde_path)?;
+            if d.survey != "nps" {
+                return Err(FieldError::new(
+                    "survey",
+                    format!("unknown survey {:?} (known: nps)", d.survey),
+                ));
+            }
+            if !(0..=10).contains(&d.score) {
+                return Err(FieldError::new(
+                    "score",
+                    "an NPS score is a whole number from 0 to 10",
+                ));
+            }
+            if d.comment.as_ref().is_some_and(|c| c.len() > 10_000) {
+                return Err(FieldError::new("comment", "must be at most 10 000 bytes"));
+            }
+            event.detail = Some(d.survey);
+            event.amount = Some(d.score);
+        }
+        EventKind::ReferralConverted => {
+            let d: ReferralData =
+                serde_path_to_error::deserialize(data).map_err(from_serde_path)?;
+            event.recipient = Some(
+                ContactRef::from_json(&d.referee, ctx.region).map_err(|e| e.within("referee"))?,
+            );
         }
     }
     Ok(())

@@ -97,7 +97,7 @@ impl OrderState {
                 None => self.fully_refunded = true,
             },
             EventKind::OrderCancelled => earliest(&mut self.cancelled_at),
-            EventKind::Interaction => {}
+            EventKind::Interaction | EventKind::SurveyAnswered | EventKind::ReferralConverted => {}
         }
     }
 

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use clientele_core::contact::{ContactFields, ContactKind, ContactRef, IdentityKey};
+use clientele_core::event::EventKind;
 use clientele_core::event::{ValidEvent, peek_id};
 use clientele_core::order::ProjectionInput;
 use clientele_core::{ContactId, FieldError};
@@ -115,11 +116,13 @@ pub async fn ingest(
                 .ok_or_else(|| FieldError::new(field, "unknown contact"))
         };
         let contact = lookup(&ev.contact, "contact.id");
-        let recipient = ev
-            .recipient
-            .as_ref()
-            .map(|r| lookup(r, "data.recipient.id"))
-            .transpose();
+        // A referral names its referee where an order names its recipient.
+        let second = if ev.kind == EventKind::ReferralConverted {
+            "data.referee.id"
+        } else {
+            "data.recipient.id"
+        };
+        let recipient = ev.recipient.as_ref().map(|r| lookup(r, second)).transpose();
         let account = ev
             .account
             .as_ref()

@@ -200,3 +200,45 @@ mod properties {
         }
     }
 }
+
+fn survey(data: Value) -> Value {
+    json!({"id": "s1", "kind": "survey.answered", "occurred_at": "2026-01-01T00:00:00Z",
+           "contact": {"external_id": "c1"}, "data": data})
+}
+
+#[test]
+fn an_nps_answer_carries_its_score() {
+    let e = ValidEvent::parse(&survey(json!({"survey": "nps", "score": 9})), &ctx()).unwrap();
+    assert_eq!(
+        (e.kind, e.detail.as_deref(), e.amount),
+        (EventKind::SurveyAnswered, Some("nps"), Some(9))
+    );
+    for (data, field) in [
+        (json!({"survey": "nps", "score": 11}), "data.score"),
+        (json!({"survey": "nps", "score": -1}), "data.score"),
+        (json!({"survey": "csat", "score": 3}), "data.survey"),
+        (json!({"survey": "nps"}), "data"),
+        (json!({"survey": "nps", "score": 9, "mood": "ok"}), "data"),
+    ] {
+        let e = ValidEvent::parse(&survey(data.clone()), &ctx()).unwrap_err();
+        assert!(e.field.starts_with(field), "{data}: {e:?}");
+    }
+}
+
+#[test]
+fn a_converted_referral_names_its_referee() {
+    let v = json!({"id": "r1", "kind": "referral.converted", "occurred_at": "2026-01-01T00:00:00Z",
+                   "contact": {"external_id": "c1"}, "data": {"referee": {"email": "Lan@Example.vn"}}});
+    let e = ValidEvent::parse(&v, &ctx()).unwrap();
+    assert_eq!(
+        e.recipient,
+        Some(ContactRef::Identity(IdentityKey {
+            kind: IdentityKind::Email,
+            value: "lan@example.vn".into()
+        }))
+    );
+    let bad = json!({"id": "r1", "kind": "referral.converted", "occurred_at": "2026-01-01T00:00:00Z",
+                     "contact": {"external_id": "c1"}, "data": {"referee": {"email": "nope"}}});
+    let e = ValidEvent::parse(&bad, &ctx()).unwrap_err();
+    assert!(e.field.starts_with("data.referee"), "{e:?}");
+}
