@@ -90,7 +90,10 @@ pub async fn update(
     let current = tx.contact_fields(id).await?.ok_or(ContactError::NotFound)?;
     let fields = input.apply(current, region(ws))?;
     check_identities(&mut *tx, &fields, Some(id)).await?;
-    tx.update_contact(id, &fields, now_micros()).await?;
+    let now = now_micros();
+    tx.update_contact(id, &fields, now).await?;
+    // The contract and ambassador flags place contacts on the ladder.
+    crate::ladder::reclassify(&mut *tx, &[id], now).await?;
     tx.commit().await?;
     Ok(())
 }

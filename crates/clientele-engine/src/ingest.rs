@@ -172,6 +172,14 @@ pub async fn ingest(
 
     tx.insert_events(&rows).await?;
     project(&mut *tx, &inputs).await?;
+    // Rung and status move in the same transaction as the events that move them.
+    let mut touched: Vec<ContactId> = rows
+        .iter()
+        .flat_map(|r| std::iter::once(r.contact_id).chain(r.account_id))
+        .collect();
+    touched.sort_unstable();
+    touched.dedup();
+    crate::ladder::reclassify(&mut *tx, &touched, received_at).await?;
     tx.commit().await?;
     Ok(results
         .into_iter()

@@ -6,6 +6,7 @@ pub mod clv;
 pub mod contacts;
 pub mod import;
 pub mod ingest;
+pub mod ladder;
 pub mod projection;
 pub mod rebuild;
 pub mod workspace;

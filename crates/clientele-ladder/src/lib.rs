@@ -15,4 +15,4 @@ pub use facts::{DAY, Facts, Micros, OrderFact, metrics_at, status_at, time_chang
 pub use metrics::{Metric, Metrics};
 pub use rules::{Condition, Demotion, RuleError, RuleSet};
 pub use rung::{Rung, Status};
-pub use timeline::{Change, LadderState, Reason, evaluate, replay};
+pub use timeline::{Change, LadderState, Position, Reason, advance, catch_up, evaluate, replay};

@@ -155,11 +155,14 @@ pub fn evaluate(
         (Demotion::Grace { days }, Some(since)) => Some(since + i64::from(days) * DAY),
         _ => None,
     };
+    // Events dated after `t` (clock skew, scheduled imports) count once their time comes.
+    let future_event = event_times(facts).into_iter().find(|e| *e > t);
     next.due_at = time_changes(facts, rules, t)
         .first()
         .copied()
         .into_iter()
         .chain(grace_end)
+        .chain(future_event)
         .min();
     (next, changes)
 }
@@ -184,16 +187,28 @@ pub fn event_times(facts: &Facts) -> Vec<Micros> {
 /// event up to then is evaluated in time order, and so is every moment the state fell due
 /// in between. Returns the state and the changes recorded on the way.
 pub fn replay(facts: &Facts, rules: &RuleSet, as_of: Micros) -> (LadderState, Vec<Change>) {
-    let mut state = LadderState::default();
+    catch_up(&LadderState::default(), None, facts, rules, as_of)
+}
+
+/// Bring a stored state, last evaluated at `since`, up to `to`: evaluate every event after
+/// `since` and every moment the state falls due, in time order, up to `to` inclusive.
+pub fn catch_up(
+    state: &LadderState,
+    since: Option<Micros>,
+    facts: &Facts,
+    rules: &RuleSet,
+    to: Micros,
+) -> (LadderState, Vec<Change>) {
+    let mut state = *state;
     let mut history = Vec::new();
     let events: Vec<Micros> = event_times(facts)
         .into_iter()
-        .filter(|t| *t <= as_of)
+        .filter(|t| *t <= to && since.is_none_or(|s| *t > s))
         .collect();
     let mut next_event = 0;
     loop {
         let event = events.get(next_event).copied();
-        let due = state.due_at.filter(|d| *d <= as_of);
+        let due = state.due_at.filter(|d| *d <= to);
         let t = match (event, due) {
             (Some(e), Some(d)) => e.min(d),
             (Some(e), None) => e,
@@ -207,5 +222,21 @@ pub fn replay(facts: &Facts, rules: &RuleSet, as_of: Micros) -> (LadderState, Ve
         state = next;
         history.extend(changes);
     }
+    (state, history)
+}
+
+/// [`catch_up`] to `now`, then evaluate at `now` itself: what the live system does when an
+/// event arrives (it may be backdated: the state then reflects it from now on) or a
+/// contact's flags or the rules change.
+pub fn advance(
+    state: &LadderState,
+    since: Option<Micros>,
+    facts: &Facts,
+    rules: &RuleSet,
+    now: Micros,
+) -> (LadderState, Vec<Change>) {
+    let (state, mut history) = catch_up(state, since, facts, rules, now);
+    let (state, changes) = evaluate(&state, facts, rules, now);
+    history.extend(changes);
     (state, history)
 }

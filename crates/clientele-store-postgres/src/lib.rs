@@ -3,6 +3,7 @@
 //! while other workspaces write in parallel.
 
 mod clv;
+mod ladder;
 mod reader;
 mod rows;
 mod workspaces;

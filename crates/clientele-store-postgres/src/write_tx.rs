@@ -17,8 +17,8 @@ use crate::other;
 use crate::rows::{self, contact_columns, metrics_columns, order_columns};
 
 pub struct PgWriteTx {
-    tx: Transaction<'static, Postgres>,
-    ws: i64,
+    pub(crate) tx: Transaction<'static, Postgres>,
+    pub(crate) ws: i64,
 }
 
 impl PgWriteTx {

@@ -3,6 +3,7 @@
 //! half-way with "database is locked".
 
 mod clv;
+mod ladder;
 mod reader;
 mod rows;
 mod workspaces;

@@ -20,8 +20,8 @@ use crate::rows::{self, contact_columns, metrics_columns, order_columns};
 const ROW_CHUNK: usize = 1000;
 
 pub struct SqliteWriteTx {
-    tx: Transaction<'static, Sqlite>,
-    ws: i64,
+    pub(crate) tx: Transaction<'static, Sqlite>,
+    pub(crate) ws: i64,
 }
 
 impl SqliteWriteTx {
@@ -32,7 +32,7 @@ impl SqliteWriteTx {
     /// Run `sql`, which selects one `json_group_array` over rows whose key is in the JSON
     /// array `$2`, and decode the packed rows. Handing SQLite the keys as one JSON value and
     /// getting the rows back as one avoids a round trip between threads per row.
-    async fn packed<K: serde::Serialize + Sync, R: serde::de::DeserializeOwned>(
+    pub(crate) async fn packed<K: serde::Serialize + Sync, R: serde::de::DeserializeOwned>(
         &mut self,
         sql: &'static str,
         keys: &[K],

@@ -6,10 +6,14 @@
 //! read, decide and write as one atomic step on either back end.
 
 pub mod error;
+pub mod ladder;
 pub mod types;
 pub mod write;
 
 pub use error::StoreError;
+pub use ladder::{
+    LadderChangeRow, LadderEventRow, LadderReader, LadderRow, LadderSubject, LadderWrite, RulesRow,
+};
 pub use types::*;
 pub use write::WriteTx;
 
@@ -106,7 +110,7 @@ pub trait ClvStore: Send + Sync {
 
 /// Everything a back end provides.
 #[async_trait]
-pub trait Store: WorkspaceStore + ContactReader + ClvStore + Writer {
+pub trait Store: WorkspaceStore + ContactReader + ClvStore + LadderReader + Writer {
     /// Apply pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// The migration versions this back end ships, ascending.

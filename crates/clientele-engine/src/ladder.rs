@@ -1,0 +1,246 @@
+//! The loyalty ladder in the product: the facts of each contact read from the log inside the
+//! write transaction, its stored position brought up to date, every change recorded.
+
+use std::collections::{HashMap, HashSet};
+
+use clientele_core::ContactId;
+use clientele_core::time::Micros;
+use clientele_ladder::{
+    Change, Facts, LadderState, OrderFact, Position, RuleSet, Rung, Status, advance,
+};
+use clientele_store::{
+    LadderChangeRow, LadderEventRow, LadderRow, LadderSubject, RulesRow, StoreResult, WriteTx,
+};
+
+/// Contacts classified per round trip when many are re-evaluated.
+pub const BATCH: usize = 2_000;
+
+/// The active rule set and its version, installing the shipped default as version 1 in a
+/// workspace that has none yet.
+pub async fn active_rules(tx: &mut dyn WriteTx, now: Micros) -> StoreResult<(i64, RuleSet)> {
+    if let Some(row) = tx.active_rules().await? {
+        let json: serde_json::Value = serde_json::from_str(&row.body)
+            .map_err(|e| clientele_store::StoreError::Other(e.into()))?;
+        let rules = RuleSet::from_json(&json).map_err(|e| {
+            clientele_store::StoreError::Other(anyhow::anyhow!("stored rules: {e}"))
+        })?;
+        return Ok((row.version, rules));
+    }
+    let rules = RuleSet::default_rules();
+    tx.insert_rules(&RulesRow {
+        version: 1,
+        body: rules.to_json().to_string(),
+        created_at: now,
+    })
+    .await?;
+    Ok((1, rules))
+}
+
+/// The facts of one contact from its events: `rows` are its own events and, for a company,
+/// every event of the orders placed on its account.
+pub fn facts_of(subject: &LadderSubject, rows: &[LadderEventRow]) -> Facts {
+    let me = subject.contact_id;
+    let order_ids: HashSet<&str> = rows
+        .iter()
+        .filter(|r| r.kind == "order.placed" || r.kind == "order.paid")
+        .filter_map(|r| r.order_id.as_deref())
+        .collect();
+    #[derive(Default)]
+    struct Order {
+        paid_at: Option<Micros>,
+        total: i64,
+        refunds: Vec<(Micros, Option<i64>)>,
+        cancelled_at: Option<Micros>,
+    }
+    let mut orders: HashMap<&str, Order> = HashMap::new();
+    let mut facts = Facts {
+        contract_active: subject.contract_active,
+        ambassador: subject.ambassador,
+        p_alive: subject.p_alive,
+        ..Facts::default()
+    };
+    for r in rows {
+        let t = r.occurred_at;
+        if let Some(id) = r.order_id.as_deref().filter(|id| order_ids.contains(id)) {
+            let o = orders.entry(id).or_default();
+            match r.kind.as_str() {
+                "order.paid" => {
+                    o.paid_at = Some(o.paid_at.map_or(t, |p| p.min(t)));
+                    o.total = r.amount.unwrap_or(o.total);
+                }
+                "order.placed" => o.total = r.amount.unwrap_or(o.total),
+                "order.refunded" => o.refunds.push((t, r.amount)),
+                "order.cancelled" => o.cancelled_at = Some(o.cancelled_at.map_or(t, |c| c.min(t))),
+                _ => {}
+            }
+            continue;
+        }
+        if r.contact_id != me {
+            continue;
+        }
+        match r.kind.as_str() {
+            "interaction" => facts
+                .interactions
+                .push((t, r.detail.clone().unwrap_or_default())),
+            "survey.answered" if r.detail.as_deref() == Some("nps") => {
+                facts.nps.push((t, r.amount.unwrap_or(0)))
+            }
+            "referral.converted" => facts.referrals.push(t),
+            _ => {}
+        }
+    }
+    for o in orders.into_values() {
+        let Some(paid_at) = o.paid_at else { continue };
+        let mut refunds = o.refunds;
+        refunds.sort_by_key(|(t, _)| *t);
+        // It stops counting when cancelled, refunded in full, or refunded up to its total.
+        let mut unpaid_at = o.cancelled_at;
+        let mut refunded = 0i64;
+        for (t, amount) in &refunds {
+            let full = match amount {
+                None => true,
+                Some(a) => {
+                    refunded = refunded.saturating_add(*a);
+                    o.total > 0 && refunded >= o.total
+                }
+            };
+            if full {
+                unpaid_at = Some(unpaid_at.map_or(*t, |u| u.min(*t)));
+                break;
+            }
+        }
+        facts.orders.push(OrderFact {
+            paid_at,
+            unpaid_at,
+            revenue: o.total - refunded.min(o.total),
+        });
+    }
+    facts.orders.sort_by_key(|o| o.paid_at);
+    facts
+}
+
+fn parse_state(row: &LadderRow) -> LadderState {
+    LadderState {
+        rung: Rung::parse(&row.rung).unwrap_or(Rung::Suspect),
+        status: Status::ALL
+            .into_iter()
+            .find(|s| s.name() == row.status)
+            .unwrap_or(Status::Active),
+        failing_since: row.failing_since,
+        due_at: row.due_at,
+    }
+}
+
+fn change_row(contact_id: ContactId, version: i64, c: &Change) -> LadderChangeRow {
+    let (kind, from, to) = match (c.from, c.to) {
+        (Position::Rung(a), Position::Rung(b)) => ("rung", a.name(), b.name()),
+        (Position::Status(a), Position::Status(b)) => ("status", a.name(), b.name()),
+        (a, b) => unreachable!("a change stays on one axis: {a:?} → {b:?}"),
+    };
+    LadderChangeRow {
+        contact_id,
+        at: c.at,
+        kind: kind.to_owned(),
+        from: from.to_owned(),
+        to: to.to_owned(),
+        reason: serde_json::to_value(c.reason)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        rule_version: version,
+        metrics: serde_json::to_string(&c.metrics).unwrap_or_default(),
+    }
+}
+
+/// Bring the ladder positions of `contacts` up to `now` inside the transaction: their facts
+/// from the log, every event and due moment since their last evaluation in time order, and
+/// an evaluation at `now`. Returns how many changes were recorded.
+pub async fn reclassify(
+    tx: &mut dyn WriteTx,
+    contacts: &[ContactId],
+    now: Micros,
+) -> StoreResult<usize> {
+    if contacts.is_empty() {
+        return Ok(0);
+    }
+    let (version, rules) = active_rules(tx, now).await?;
+    let mut changes = 0;
+    for chunk in contacts.chunks(BATCH) {
+        let subjects = tx.ladder_subjects(chunk).await?;
+        let ids: Vec<ContactId> = subjects.iter().map(|s| s.contact_id).collect();
+        let events = tx.ladder_events(&ids).await?;
+        let stored: HashMap<ContactId, LadderRow> = tx
+            .ladder_rows(&ids)
+            .await?
+            .into_iter()
+            .map(|r| (r.contact_id, r))
+            .collect();
+        // Each contact's rows: its own events, and for a company those of its account.
+        let mut by_contact: HashMap<ContactId, Vec<LadderEventRow>> = HashMap::new();
+        let companies: HashSet<ContactId> = subjects
+            .iter()
+            .filter(|s| s.is_company)
+            .map(|s| s.contact_id)
+            .collect();
+        let mut account_orders: HashMap<&str, ContactId> = HashMap::new();
+        for r in &events {
+            if let (Some(a), Some(o)) = (r.account_id, r.order_id.as_deref())
+                && companies.contains(&a)
+            {
+                account_orders.insert(o, a);
+            }
+        }
+        for r in &events {
+            by_contact.entry(r.contact_id).or_default().push(r.clone());
+            let account = r.account_id.or_else(|| {
+                r.order_id
+                    .as_deref()
+                    .and_then(|o| account_orders.get(o).copied())
+            });
+            if let Some(a) = account.filter(|a| *a != r.contact_id && companies.contains(a)) {
+                by_contact.entry(a).or_default().push(r.clone());
+            }
+        }
+        let mut rows = Vec::with_capacity(subjects.len());
+        let mut history = Vec::new();
+        for s in &subjects {
+            let facts = facts_of(s, by_contact.get(&s.contact_id).map_or(&[], Vec::as_slice));
+            let previous = stored.get(&s.contact_id);
+            let state = previous.map(parse_state).unwrap_or_default();
+            let since = previous.map(|p| p.evaluated_at);
+            let (next, recorded) = advance(&state, since, &facts, &rules, now);
+            history.extend(
+                recorded
+                    .iter()
+                    .map(|c| change_row(s.contact_id, version, c)),
+            );
+            rows.push(LadderRow {
+                contact_id: s.contact_id,
+                rung: next.rung.name().to_owned(),
+                status: next.status.name().to_owned(),
+                rule_version: version,
+                failing_since: next.failing_since,
+                due_at: next.due_at,
+                evaluated_at: now.max(since.unwrap_or(now)),
+            });
+        }
+        changes += history.len();
+        tx.save_ladder(&rows, &history).await?;
+    }
+    Ok(changes)
+}
+
+/// Re-evaluate up to `limit` contacts of the workspace that are due by `now`, in one
+/// transaction; returns how many were due.
+pub async fn run_due(
+    store: &dyn clientele_store::Store,
+    ws: clientele_core::WorkspaceId,
+    now: Micros,
+    limit: i64,
+) -> StoreResult<usize> {
+    let mut tx = store.begin_write(ws).await?;
+    let due = tx.due_contacts(now, limit).await?;
+    reclassify(&mut *tx, &due, now).await?;
+    tx.commit().await?;
+    Ok(due.len())
+}
