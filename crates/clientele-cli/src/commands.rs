@@ -165,6 +165,7 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Clv { command } => crate::clv::run(command, database).await,
+        Command::Ladder(args) => crate::ladder::run(args, database).await,
         Command::Migrate => {
             db::open(database).await?;
             println!("migrations applied");

@@ -5,6 +5,7 @@ mod clv_input;
 mod clv_plot;
 mod commands;
 mod db;
+mod ladder;
 
 use clap::{Parser, Subcommand};
 
@@ -64,6 +65,8 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// The loyalty ladder: contacts and revenue per rung and status, or one line per contact.
+    Ladder(ladder::LadderArgs),
     /// Customer-lifetime-value models (BG/NBD, Pareto/NBD, modified BG/NBD, Gamma-Gamma).
     Clv {
         #[command(subcommand)]

@@ -152,6 +152,40 @@ fn change_row(contact_id: ContactId, version: i64, c: &Change) -> LadderChangeRo
     }
 }
 
+/// Each contact's rows: its own events and, for a company, those of the orders placed on
+/// its account.
+fn group_by_contact(
+    subjects: &[LadderSubject],
+    events: &[LadderEventRow],
+) -> HashMap<ContactId, Vec<LadderEventRow>> {
+    let companies: HashSet<ContactId> = subjects
+        .iter()
+        .filter(|s| s.is_company)
+        .map(|s| s.contact_id)
+        .collect();
+    let mut account_orders: HashMap<&str, ContactId> = HashMap::new();
+    for r in events {
+        if let (Some(a), Some(o)) = (r.account_id, r.order_id.as_deref())
+            && companies.contains(&a)
+        {
+            account_orders.insert(o, a);
+        }
+    }
+    let mut by_contact: HashMap<ContactId, Vec<LadderEventRow>> = HashMap::new();
+    for r in events {
+        by_contact.entry(r.contact_id).or_default().push(r.clone());
+        let account = r.account_id.or_else(|| {
+            r.order_id
+                .as_deref()
+                .and_then(|o| account_orders.get(o).copied())
+        });
+        if let Some(a) = account.filter(|a| *a != r.contact_id && companies.contains(a)) {
+            by_contact.entry(a).or_default().push(r.clone());
+        }
+    }
+    by_contact
+}
+
 /// Bring the ladder positions of `contacts` up to `now` inside the transaction: their facts
 /// from the log, every event and due moment since their last evaluation in time order, and
 /// an evaluation at `now`. Returns how many changes were recorded.
@@ -175,32 +209,7 @@ pub async fn reclassify(
             .into_iter()
             .map(|r| (r.contact_id, r))
             .collect();
-        // Each contact's rows: its own events, and for a company those of its account.
-        let mut by_contact: HashMap<ContactId, Vec<LadderEventRow>> = HashMap::new();
-        let companies: HashSet<ContactId> = subjects
-            .iter()
-            .filter(|s| s.is_company)
-            .map(|s| s.contact_id)
-            .collect();
-        let mut account_orders: HashMap<&str, ContactId> = HashMap::new();
-        for r in &events {
-            if let (Some(a), Some(o)) = (r.account_id, r.order_id.as_deref())
-                && companies.contains(&a)
-            {
-                account_orders.insert(o, a);
-            }
-        }
-        for r in &events {
-            by_contact.entry(r.contact_id).or_default().push(r.clone());
-            let account = r.account_id.or_else(|| {
-                r.order_id
-                    .as_deref()
-                    .and_then(|o| account_orders.get(o).copied())
-            });
-            if let Some(a) = account.filter(|a| *a != r.contact_id && companies.contains(a)) {
-                by_contact.entry(a).or_default().push(r.clone());
-            }
-        }
+        let by_contact = group_by_contact(&subjects, &events);
         let mut rows = Vec::with_capacity(subjects.len());
         let mut history = Vec::new();
         for s in &subjects {
@@ -243,4 +252,76 @@ pub async fn run_due(
     reclassify(&mut *tx, &due, now).await?;
     tx.commit().await?;
     Ok(due.len())
+}
+
+/// The active rule set of a workspace and its version (the shipped default, version 1,
+/// before the first classification stores it).
+pub async fn current_rules(
+    store: &dyn clientele_store::Store,
+    ws: clientele_core::WorkspaceId,
+) -> StoreResult<(i64, RuleSet)> {
+    match store.rules_version(ws, None).await? {
+        Some(row) => Ok((row.version, parse_rules(&row.body)?)),
+        None => Ok((1, RuleSet::default_rules())),
+    }
+}
+
+/// A stored rule set.
+pub fn parse_rules(body: &str) -> StoreResult<RuleSet> {
+    let json: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| clientele_store::StoreError::Other(e.into()))?;
+    RuleSet::from_json(&json)
+        .map_err(|e| clientele_store::StoreError::Other(anyhow::anyhow!("stored rules: {e}")))
+}
+
+/// One contact's position as of a moment, computed from its history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classified {
+    /// The contact.
+    pub contact_id: ContactId,
+    /// Its external id.
+    pub external_id: Option<String>,
+    /// Rung.
+    pub rung: Rung,
+    /// Status.
+    pub status: Status,
+    /// Net revenue as of the moment, minor units.
+    pub revenue: i64,
+}
+
+/// Every live contact of the workspace classified from scratch with `rules` as of `as_of`:
+/// what the live system would have shown then (or would show with other rules). Reads in
+/// pages, classifies each page on all cores; writes nothing.
+pub async fn classify_all(
+    store: &dyn clientele_store::Store,
+    ws: clientele_core::WorkspaceId,
+    rules: &RuleSet,
+    as_of: Micros,
+) -> StoreResult<Vec<Classified>> {
+    use rayon::prelude::*;
+    let mut out = Vec::new();
+    let mut after = ContactId(0);
+    loop {
+        let ids = store.contact_ids_page(ws, after, BATCH as i64).await?;
+        let Some(last) = ids.last() else { break };
+        after = *last;
+        let (subjects, events) = store.ladder_inputs(ws, &ids).await?;
+        let by_contact = group_by_contact(&subjects, &events);
+        let page: Vec<Classified> = subjects
+            .par_iter()
+            .map(|s| {
+                let facts = facts_of(s, by_contact.get(&s.contact_id).map_or(&[], Vec::as_slice));
+                let (state, _) = clientele_ladder::replay(&facts, rules, as_of);
+                Classified {
+                    contact_id: s.contact_id,
+                    external_id: s.external_id.clone(),
+                    rung: state.rung,
+                    status: state.status,
+                    revenue: clientele_ladder::metrics_at(&facts, rules, as_of).revenue,
+                }
+            })
+            .collect();
+        out.extend(page);
+    }
+    Ok(out)
 }

@@ -60,59 +60,78 @@ fn raw(ids: &[ContactId]) -> Vec<i64> {
     ids.iter().map(|c| c.0).collect()
 }
 
+/// Live contacts among `ids`, with their flags and P(alive).
+async fn subjects<'e>(
+    exec: impl sqlx::Executor<'e, Database = sqlx::Postgres>,
+    ws: i64,
+    ids: &[ContactId],
+) -> StoreResult<Vec<LadderSubject>> {
+    let rows = sqlx::query(
+        "SELECT c.id, c.external_id, c.kind = 'company', c.contract_active, c.ambassador, v.p_alive
+         FROM contacts c LEFT JOIN contact_clv v ON v.workspace_id = c.workspace_id AND v.contact_id = c.id
+         WHERE c.workspace_id = $1 AND c.merged_into IS NULL AND c.id = ANY($2)",
+    )
+    .bind(ws)
+    .bind(raw(ids))
+    .fetch_all(exec)
+    .await
+    .map_err(other)?;
+    rows.iter()
+        .map(|r| {
+            Ok(LadderSubject {
+                contact_id: ContactId(r.try_get(0)?),
+                external_id: r.try_get(1)?,
+                is_company: r.try_get(2)?,
+                contract_active: r.try_get(3)?,
+                ambassador: r.try_get(4)?,
+                p_alive: r.try_get(5)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(other)
+}
+
+/// Events of the contacts or accounts `ids`, and of the orders on those accounts.
+async fn events<'e>(
+    exec: impl sqlx::Executor<'e, Database = sqlx::Postgres>,
+    ws: i64,
+    ids: &[ContactId],
+) -> StoreResult<Vec<LadderEventRow>> {
+    let rows = sqlx::query(
+        "SELECT contact_id, account_id, kind, occurred_at, order_id, amount, detail FROM events
+         WHERE workspace_id = $1 AND (contact_id = ANY($2) OR account_id = ANY($2)
+               OR order_id IN (SELECT order_id FROM events WHERE workspace_id = $1 AND account_id = ANY($2)))
+         ORDER BY seq",
+    )
+    .bind(ws)
+    .bind(raw(ids))
+    .fetch_all(exec)
+    .await
+    .map_err(other)?;
+    rows.iter()
+        .map(|r| {
+            Ok(LadderEventRow {
+                contact_id: ContactId(r.try_get(0)?),
+                account_id: r.try_get::<Option<i64>, _>(1)?.map(ContactId),
+                kind: r.try_get(2)?,
+                occurred_at: r.try_get(3)?,
+                order_id: r.try_get(4)?,
+                amount: r.try_get(5)?,
+                detail: r.try_get(6)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(other)
+}
+
 #[async_trait]
 impl LadderWrite for PgWriteTx {
     async fn ladder_subjects(&mut self, ids: &[ContactId]) -> StoreResult<Vec<LadderSubject>> {
-        let rows = sqlx::query(
-            "SELECT c.id, c.kind = 'company', c.contract_active, c.ambassador, v.p_alive
-             FROM contacts c LEFT JOIN contact_clv v ON v.workspace_id = c.workspace_id AND v.contact_id = c.id
-             WHERE c.workspace_id = $1 AND c.merged_into IS NULL AND c.id = ANY($2)",
-        )
-        .bind(self.ws)
-        .bind(raw(ids))
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(other)?;
-        rows.iter()
-            .map(|r| {
-                Ok(LadderSubject {
-                    contact_id: ContactId(r.try_get(0)?),
-                    is_company: r.try_get(1)?,
-                    contract_active: r.try_get(2)?,
-                    ambassador: r.try_get(3)?,
-                    p_alive: r.try_get(4)?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(other)
+        subjects(&mut *self.tx, self.ws, ids).await
     }
 
     async fn ladder_events(&mut self, ids: &[ContactId]) -> StoreResult<Vec<LadderEventRow>> {
-        let rows = sqlx::query(
-            "SELECT contact_id, account_id, kind, occurred_at, order_id, amount, detail FROM events
-             WHERE workspace_id = $1 AND (contact_id = ANY($2) OR account_id = ANY($2)
-                   OR order_id IN (SELECT order_id FROM events WHERE workspace_id = $1 AND account_id = ANY($2)))
-             ORDER BY seq",
-        )
-        .bind(self.ws)
-        .bind(raw(ids))
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(other)?;
-        rows.iter()
-            .map(|r| {
-                Ok(LadderEventRow {
-                    contact_id: ContactId(r.try_get(0)?),
-                    account_id: r.try_get::<Option<i64>, _>(1)?.map(ContactId),
-                    kind: r.try_get(2)?,
-                    occurred_at: r.try_get(3)?,
-                    order_id: r.try_get(4)?,
-                    amount: r.try_get(5)?,
-                    detail: r.try_get(6)?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(other)
+        events(&mut *self.tx, self.ws, ids).await
     }
 
     async fn ladder_rows(&mut self, ids: &[ContactId]) -> StoreResult<Vec<LadderRow>> {
@@ -225,22 +244,51 @@ impl LadderWrite for PgWriteTx {
         after: ContactId,
         limit: i64,
     ) -> StoreResult<Vec<ContactId>> {
-        let ids: Vec<(i64,)> = sqlx::query_as(
-            "SELECT id FROM contacts WHERE workspace_id = $1 AND merged_into IS NULL AND id > $2
-             ORDER BY id LIMIT $3",
-        )
-        .bind(self.ws)
-        .bind(after.0)
-        .bind(limit)
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(other)?;
-        Ok(ids.into_iter().map(|(c,)| ContactId(c)).collect())
+        contact_ids_after(&mut *self.tx, self.ws, after, limit).await
     }
+}
+
+/// Live contacts with ids above `after`, ascending, at most `limit`.
+async fn contact_ids_after<'e>(
+    exec: impl sqlx::Executor<'e, Database = sqlx::Postgres>,
+    ws: i64,
+    after: ContactId,
+    limit: i64,
+) -> StoreResult<Vec<ContactId>> {
+    let ids: Vec<(i64,)> = sqlx::query_as(
+        "SELECT id FROM contacts WHERE workspace_id = $1 AND merged_into IS NULL AND id > $2
+         ORDER BY id LIMIT $3",
+    )
+    .bind(ws)
+    .bind(after.0)
+    .bind(limit)
+    .fetch_all(exec)
+    .await
+    .map_err(other)?;
+    Ok(ids.into_iter().map(|(c,)| ContactId(c)).collect())
 }
 
 #[async_trait]
 impl LadderReader for PgStore {
+    async fn ladder_inputs(
+        &self,
+        ws: WorkspaceId,
+        ids: &[ContactId],
+    ) -> StoreResult<(Vec<LadderSubject>, Vec<LadderEventRow>)> {
+        let subjects = subjects(&self.pool, ws.0, ids).await?;
+        let events = events(&self.pool, ws.0, ids).await?;
+        Ok((subjects, events))
+    }
+
+    async fn contact_ids_page(
+        &self,
+        ws: WorkspaceId,
+        after: ContactId,
+        limit: i64,
+    ) -> StoreResult<Vec<ContactId>> {
+        contact_ids_after(&self.pool, ws.0, after, limit).await
+    }
+
     async fn ladder_row(&self, ws: WorkspaceId, id: ContactId) -> StoreResult<Option<LadderRow>> {
         let row = sqlx::query(concat!(
             "SELECT ",

@@ -9,7 +9,7 @@ use clientele_store::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use crate::write_tx::SqliteWriteTx;
+use crate::write_tx::{SqliteWriteTx, packed};
 use crate::{SqliteStore, other};
 
 /// Rows per multi-row `INSERT` (9 columns: 9 000 parameters).
@@ -25,6 +25,22 @@ macro_rules! change_columns {
         "contact_id, at, kind, from_value, to_value, reason, rule_version, metrics"
     };
 }
+
+/// Live contacts among the ids `$2`, with their flags and P(alive).
+const SUBJECTS: &str = "SELECT json_group_array(json_object('contact_id', c.id, 'external_id', c.external_id, 'is_company', json(CASE WHEN c.kind = 'company' THEN 'true' ELSE 'false' END),
+                    'contract_active', json(CASE WHEN c.contract_active THEN 'true' ELSE 'false' END),
+                    'ambassador', json(CASE WHEN c.ambassador THEN 'true' ELSE 'false' END), 'p_alive', v.p_alive))
+             FROM contacts c LEFT JOIN contact_clv v ON v.workspace_id = c.workspace_id AND v.contact_id = c.id
+             WHERE c.workspace_id = $1 AND c.merged_into IS NULL AND c.id IN (SELECT value FROM json_each($2))";
+
+/// Events of the contacts or accounts `$2`, and of the orders on those accounts.
+const EVENTS: &str = "SELECT json_group_array(json_object('contact_id', contact_id, 'account_id', account_id, 'kind', kind,
+                    'occurred_at', occurred_at, 'order_id', order_id, 'amount', amount, 'detail', detail))
+             FROM (SELECT * FROM events WHERE workspace_id = $1
+                   AND (contact_id IN (SELECT value FROM json_each($2)) OR account_id IN (SELECT value FROM json_each($2))
+                        OR order_id IN (SELECT order_id FROM events WHERE workspace_id = $1
+                                        AND account_id IN (SELECT value FROM json_each($2))))
+                   ORDER BY seq)";
 
 fn ladder_row(r: &sqlx::sqlite::SqliteRow) -> Result<LadderRow, sqlx::Error> {
     Ok(LadderRow {
@@ -63,30 +79,12 @@ fn rules_row(r: &sqlx::sqlite::SqliteRow) -> Result<RulesRow, sqlx::Error> {
 impl LadderWrite for SqliteWriteTx {
     async fn ladder_subjects(&mut self, ids: &[ContactId]) -> StoreResult<Vec<LadderSubject>> {
         let raw: Vec<i64> = ids.iter().map(|c| c.0).collect();
-        self.packed(
-            "SELECT json_group_array(json_object('contact_id', c.id, 'is_company', json(CASE WHEN c.kind = 'company' THEN 'true' ELSE 'false' END),
-                    'contract_active', json(CASE WHEN c.contract_active THEN 'true' ELSE 'false' END),
-                    'ambassador', json(CASE WHEN c.ambassador THEN 'true' ELSE 'false' END), 'p_alive', v.p_alive))
-             FROM contacts c LEFT JOIN contact_clv v ON v.workspace_id = c.workspace_id AND v.contact_id = c.id
-             WHERE c.workspace_id = $1 AND c.merged_into IS NULL AND c.id IN (SELECT value FROM json_each($2))",
-            &raw,
-        )
-        .await
+        self.packed(SUBJECTS, &raw).await
     }
 
     async fn ladder_events(&mut self, ids: &[ContactId]) -> StoreResult<Vec<LadderEventRow>> {
         let raw: Vec<i64> = ids.iter().map(|c| c.0).collect();
-        self.packed(
-            "SELECT json_group_array(json_object('contact_id', contact_id, 'account_id', account_id, 'kind', kind,
-                    'occurred_at', occurred_at, 'order_id', order_id, 'amount', amount, 'detail', detail))
-             FROM (SELECT * FROM events WHERE workspace_id = $1
-                   AND (contact_id IN (SELECT value FROM json_each($2)) OR account_id IN (SELECT value FROM json_each($2))
-                        OR order_id IN (SELECT order_id FROM events WHERE workspace_id = $1
-                                        AND account_id IN (SELECT value FROM json_each($2))))
-                   ORDER BY seq)",
-            &raw,
-        )
-        .await
+        self.packed(EVENTS, &raw).await
     }
 
     async fn ladder_rows(&mut self, ids: &[ContactId]) -> StoreResult<Vec<LadderRow>> {
@@ -209,22 +207,52 @@ impl LadderWrite for SqliteWriteTx {
         after: ContactId,
         limit: i64,
     ) -> StoreResult<Vec<ContactId>> {
-        let ids: Vec<(i64,)> = sqlx::query_as(
-            "SELECT id FROM contacts WHERE workspace_id = $1 AND merged_into IS NULL AND id > $2
-             ORDER BY id LIMIT $3",
-        )
-        .bind(self.ws)
-        .bind(after.0)
-        .bind(limit)
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(other)?;
-        Ok(ids.into_iter().map(|(c,)| ContactId(c)).collect())
+        contact_ids_after(&mut *self.tx, self.ws, after, limit).await
     }
+}
+
+/// Live contacts with ids above `after`, ascending, at most `limit`.
+async fn contact_ids_after<'e>(
+    exec: impl sqlx::Executor<'e, Database = Sqlite>,
+    ws: i64,
+    after: ContactId,
+    limit: i64,
+) -> StoreResult<Vec<ContactId>> {
+    let ids: Vec<(i64,)> = sqlx::query_as(
+        "SELECT id FROM contacts WHERE workspace_id = $1 AND merged_into IS NULL AND id > $2
+         ORDER BY id LIMIT $3",
+    )
+    .bind(ws)
+    .bind(after.0)
+    .bind(limit)
+    .fetch_all(exec)
+    .await
+    .map_err(other)?;
+    Ok(ids.into_iter().map(|(c,)| ContactId(c)).collect())
 }
 
 #[async_trait]
 impl LadderReader for SqliteStore {
+    async fn ladder_inputs(
+        &self,
+        ws: WorkspaceId,
+        ids: &[ContactId],
+    ) -> StoreResult<(Vec<LadderSubject>, Vec<LadderEventRow>)> {
+        let raw: Vec<i64> = ids.iter().map(|c| c.0).collect();
+        let subjects = packed(&self.pool, ws.0, SUBJECTS, &raw).await?;
+        let events = packed(&self.pool, ws.0, EVENTS, &raw).await?;
+        Ok((subjects, events))
+    }
+
+    async fn contact_ids_page(
+        &self,
+        ws: WorkspaceId,
+        after: ContactId,
+        limit: i64,
+    ) -> StoreResult<Vec<ContactId>> {
+        contact_ids_after(&self.pool, ws.0, after, limit).await
+    }
+
     async fn ladder_row(&self, ws: WorkspaceId, id: ContactId) -> StoreResult<Option<LadderRow>> {
         let row = sqlx::query(concat!(
             "SELECT ",

@@ -19,6 +19,33 @@ use crate::rows::{self, contact_columns, metrics_columns, order_columns};
 /// Rows per multi-row `INSERT` (at most 16 columns each: 16 000 parameters, under 32 766).
 const ROW_CHUNK: usize = 1000;
 
+/// Run `sql`, which selects one `json_group_array` over rows whose key is in the JSON array
+/// `$2` (`$1` being the workspace), and decode the packed rows. Handing SQLite the keys as
+/// one JSON value and getting the rows back as one avoids a round trip between threads per
+/// row.
+pub(crate) async fn packed<'e, K, R>(
+    exec: impl sqlx::Executor<'e, Database = Sqlite>,
+    ws: i64,
+    sql: &'static str,
+    keys: &[K],
+) -> StoreResult<Vec<R>>
+where
+    K: serde::Serialize + Sync,
+    R: serde::de::DeserializeOwned,
+{
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let json = serde_json::to_string(keys).map_err(rows::json)?;
+    let (packed,): (String,) = sqlx::query_as(sql)
+        .bind(ws)
+        .bind(json)
+        .fetch_one(exec)
+        .await
+        .map_err(other)?;
+    serde_json::from_str(&packed).map_err(rows::json)
+}
+
 pub struct SqliteWriteTx {
     pub(crate) tx: Transaction<'static, Sqlite>,
     pub(crate) ws: i64,
@@ -29,25 +56,13 @@ impl SqliteWriteTx {
         Self { tx, ws: ws.0 }
     }
 
-    /// Run `sql`, which selects one `json_group_array` over rows whose key is in the JSON
-    /// array `$2`, and decode the packed rows. Handing SQLite the keys as one JSON value and
-    /// getting the rows back as one avoids a round trip between threads per row.
+    /// [`packed`] inside this transaction.
     pub(crate) async fn packed<K: serde::Serialize + Sync, R: serde::de::DeserializeOwned>(
         &mut self,
         sql: &'static str,
         keys: &[K],
     ) -> StoreResult<Vec<R>> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let json = serde_json::to_string(keys).map_err(rows::json)?;
-        let (packed,): (String,) = sqlx::query_as(sql)
-            .bind(self.ws)
-            .bind(json)
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(other)?;
-        serde_json::from_str(&packed).map_err(rows::json)
+        packed(&mut *self.tx, self.ws, sql, keys).await
     }
 
     async fn insert_identities(&mut self, rows: &[(IdentityKey, ContactId)]) -> StoreResult<()> {

@@ -69,10 +69,12 @@ pub struct LadderEventRow {
 }
 
 /// What the ladder reads of the contact itself.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct LadderSubject {
     /// The contact.
     pub contact_id: ContactId,
+    /// Its external id.
+    pub external_id: Option<String>,
     /// A company (its ladder reads the orders on its account).
     pub is_company: bool,
     /// Contract flag.
@@ -127,6 +129,20 @@ pub trait LadderWrite: Send {
 /// Ladder reads outside a transaction.
 #[async_trait]
 pub trait LadderReader: Send + Sync {
+    /// What classifying contacts reads: the live ones among `ids` and their events, as
+    /// [`LadderWrite::ladder_subjects`] and [`LadderWrite::ladder_events`] give them.
+    async fn ladder_inputs(
+        &self,
+        ws: WorkspaceId,
+        ids: &[ContactId],
+    ) -> StoreResult<(Vec<LadderSubject>, Vec<LadderEventRow>)>;
+    /// Live contacts with ids above `after`, ascending, at most `limit`.
+    async fn contact_ids_page(
+        &self,
+        ws: WorkspaceId,
+        after: ContactId,
+        limit: i64,
+    ) -> StoreResult<Vec<ContactId>>;
     /// A contact's stored position.
     async fn ladder_row(&self, ws: WorkspaceId, id: ContactId) -> StoreResult<Option<LadderRow>>;
     /// A contact's changes, oldest first.
