@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use clientele_core::ContactId;
-use clientele_core::time::Micros;
+use clientele_core::time::{DAY, Micros};
 use clientele_ladder::{
     Change, Facts, LadderState, OrderFact, Position, RuleSet, Rung, Status, advance,
 };
@@ -291,7 +291,7 @@ pub struct Classified {
 
 /// Every live contact of the workspace classified from scratch with `rules` as of `as_of`:
 /// what the live system would have shown then (or would show with other rules). Reads in
-/// pages, classifies each page on all cores; writes nothing.
+/// pages, classifies each page on all cores; writes nothing. Sorted by contact id.
 pub async fn classify_all(
     store: &dyn clientele_store::Store,
     ws: clientele_core::WorkspaceId,
@@ -323,5 +323,142 @@ pub async fn classify_all(
             .collect();
         out.extend(page);
     }
+    out.sort_by_key(|c| c.contact_id);
     Ok(out)
+}
+
+/// A contact's ladder as the API shows it — position, the metrics and the rules' reasons,
+/// and its history — now or as of a past moment; `None` for an unknown or merged contact.
+pub async fn view(
+    store: &dyn clientele_store::Store,
+    ws: clientele_core::WorkspaceId,
+    id: ContactId,
+    as_of: Option<Micros>,
+    now: Micros,
+) -> StoreResult<Option<serde_json::Value>> {
+    use clientele_core::time::format_instant;
+    let (subjects, events) = store.ladder_inputs(ws, &[id]).await?;
+    let Some(subject) = subjects.iter().find(|s| s.contact_id == id) else {
+        return Ok(None);
+    };
+    let row = store.ladder_row(ws, id).await?;
+    let history = store.ladder_history(ws, id).await?;
+    let (current_version, _) = current_rules(store, ws).await?;
+    let t = as_of.unwrap_or(now);
+    let upto: Vec<&LadderChangeRow> = history.iter().filter(|c| c.at <= t).collect();
+    let last = |kind: &str| {
+        upto.iter()
+            .rev()
+            .find(|c| c.kind == kind)
+            .map(|c| c.to.clone())
+    };
+    let (rung, status, version) = match (as_of, &row) {
+        (None, Some(r)) => (r.rung.clone(), r.status.clone(), r.rule_version),
+        _ => (
+            last("rung").unwrap_or_else(|| Rung::Suspect.name().to_owned()),
+            last("status").unwrap_or_else(|| Status::Active.name().to_owned()),
+            upto.last()
+                .map(|c| c.rule_version)
+                .or(row.as_ref().map(|r| r.rule_version))
+                .unwrap_or(current_version),
+        ),
+    };
+    let rules = match store.rules_version(ws, Some(version)).await? {
+        Some(r) => parse_rules(&r.body)?,
+        None => RuleSet::default_rules(),
+    };
+    let by_contact = group_by_contact(&subjects, &events);
+    let facts = facts_of(subject, by_contact.get(&id).map_or(&[], Vec::as_slice));
+    let metrics = clientele_ladder::metrics_at(&facts, &rules, t);
+    let explanation = clientele_ladder::explain(&rules, &metrics);
+    let live = row.as_ref().filter(|_| as_of.is_none());
+    let grace_until = live
+        .and_then(|r| r.failing_since)
+        .and_then(|since| match rules.demotion {
+            clientele_ladder::Demotion::Grace { days } => {
+                Some(format_instant(since + i64::from(days) * DAY))
+            }
+            _ => None,
+        });
+    Ok(Some(serde_json::json!({
+        "rung": rung,
+        "status": status,
+        "rule_version": version,
+        "as_of": format_instant(t),
+        "metrics": metrics,
+        "explanation": explanation,
+        "grace_until": grace_until,
+        "next_review_at": live.and_then(|r| r.due_at).map(format_instant),
+        "history": upto.iter().map(|c| serde_json::json!({
+            "at": format_instant(c.at),
+            "kind": c.kind,
+            "from": c.from,
+            "to": c.to,
+            "reason": c.reason,
+            "rule_version": c.rule_version,
+            "metrics": serde_json::from_str::<serde_json::Value>(&c.metrics).unwrap_or_default(),
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+/// Make `rules` the active set (the next version) and re-evaluate every contact under it
+/// in the same transaction, recording the changes. Returns (version, contacts, changes).
+pub async fn apply_rules(
+    store: &dyn clientele_store::Store,
+    ws: clientele_core::WorkspaceId,
+    rules: &RuleSet,
+    now: Micros,
+) -> StoreResult<(i64, usize, usize)> {
+    let mut tx = store.begin_write(ws).await?;
+    let (version, _) = active_rules(&mut *tx, now).await?;
+    let version = version + 1;
+    tx.insert_rules(&RulesRow {
+        version,
+        body: rules.to_json().to_string(),
+        created_at: now,
+    })
+    .await?;
+    let (mut contacts, mut changes) = (0, 0);
+    let mut after = ContactId(0);
+    loop {
+        let ids = tx.contact_ids_after(after, BATCH as i64).await?;
+        let Some(last) = ids.last() else { break };
+        after = *last;
+        contacts += ids.len();
+        changes += reclassify(&mut *tx, &ids, now).await?;
+    }
+    tx.commit().await?;
+    Ok((version, contacts, changes))
+}
+
+/// What a candidate rule set would do now, changing nothing: contacts and their revenue
+/// per (current rung, candidate rung).
+pub async fn what_if(
+    store: &dyn clientele_store::Store,
+    ws: clientele_core::WorkspaceId,
+    candidate: &RuleSet,
+    now: Micros,
+) -> StoreResult<serde_json::Value> {
+    let (version, active) = current_rules(store, ws).await?;
+    let before = classify_all(store, ws, &active, now).await?;
+    let after = classify_all(store, ws, candidate, now).await?;
+    let mut cells: std::collections::BTreeMap<(Rung, Rung), (usize, i64)> = Default::default();
+    for (b, a) in before.iter().zip(&after) {
+        let cell = cells.entry((b.rung, a.rung)).or_default();
+        cell.0 += 1;
+        cell.1 += b.revenue;
+    }
+    let moved: usize = cells
+        .iter()
+        .filter(|((f, t), _)| f != t)
+        .map(|(_, (n, _))| n)
+        .sum();
+    Ok(serde_json::json!({
+        "active_version": version,
+        "contacts": before.len(),
+        "moved": moved,
+        "moves": cells.iter().rev().map(|((from, to), (n, revenue))| serde_json::json!({
+            "from": from, "to": to, "contacts": n, "revenue": revenue,
+        })).collect::<Vec<_>>(),
+    }))
 }

@@ -50,6 +50,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(handlers::clv::routes())
         .merge(handlers::contacts::routes())
         .merge(handlers::events::routes())
+        .merge(handlers::ladder::routes())
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.

@@ -4,6 +4,7 @@ pub mod clv;
 pub mod contacts;
 pub mod events;
 pub mod health;
+pub mod ladder;
 
 use clientele_core::ContactId;
 
