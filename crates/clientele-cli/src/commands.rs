@@ -80,7 +80,16 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
         Command::Serve {
             listen,
             clv_refit_every,
-        } => serve(db::open(database).await?, &listen, clv_refit_every).await,
+            ladder_every,
+        } => {
+            serve(
+                db::open(database).await?,
+                &listen,
+                clv_refit_every,
+                ladder_every,
+            )
+            .await
+        }
         Command::Demo { listen, path } => demo(&path, &listen).await,
         Command::Workspace { command } => {
             let store = db::open(database).await?;
@@ -247,7 +256,12 @@ fn write_rejects(file: &str, path: &std::path::Path, report: &ImportReport) -> a
     Ok(())
 }
 
-async fn serve(store: Arc<dyn Store>, listen: &str, clv_refit: Every) -> anyhow::Result<()> {
+async fn serve(
+    store: Arc<dyn Store>,
+    listen: &str,
+    clv_refit: Every,
+    ladder: Every,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("--listen: cannot bind {listen}"))?;
@@ -261,8 +275,14 @@ async fn serve(store: Arc<dyn Store>, listen: &str, clv_refit: Every) -> anyhow:
             every,
         ))
     });
+    let ladder_task = ladder.0.map(|every| {
+        tokio::spawn(clientele_http::schedule::ladder_forever(
+            store.clone(),
+            every,
+        ))
+    });
     clientele_http::serve(listener, store.clone(), clientele_http::shutdown_signal()).await?;
-    if let Some(task) = refits {
+    for task in [refits, ladder_task].into_iter().flatten() {
         task.abort();
     }
     store.close().await;
@@ -304,5 +324,11 @@ async fn demo(path: &str, listen: &str) -> anyhow::Result<()> {
     println!(
         "try:   curl -H 'Authorization: Bearer {token}' 'http://{listen}/api/v1/contacts?external_id=00001'"
     );
-    serve(store, listen, Every(None)).await
+    serve(
+        store,
+        listen,
+        Every(None),
+        Every(Some(std::time::Duration::from_secs(60))),
+    )
+    .await
 }

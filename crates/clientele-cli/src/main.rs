@@ -31,6 +31,9 @@ enum Command {
         /// first time at start-up; `off` leaves it to `POST /api/v1/clv/fit`.
         #[arg(long, env = "CLIENTELE_CLV_REFIT_EVERY", default_value = "24h", value_parser = parse_every)]
         clv_refit_every: Every,
+        /// Re-evaluate contacts whose rung or status is due to change this often.
+        #[arg(long, env = "CLIENTELE_LADDER_EVERY", default_value = "60s", value_parser = parse_every)]
+        ladder_every: Every,
     },
     /// Create a fresh SQLite database with the full CDNOW purchase history, a `demo`
     /// workspace and a token, print them, and serve.

@@ -229,7 +229,110 @@ async fn the_server_refits_lifetime_value_on_its_schedule(db: TestDb) {
     child.kill().await.unwrap();
 }
 
+async fn ladder_prints_the_funnel_and_the_contacts(db: TestDb) {
+    clientele(&db, &["workspace", "create", "shop"]);
+    clientele(&db, &["import", "orders", SAMPLE, "--format", "cdnow"]);
+    let o = clientele(
+        &db,
+        &["ladder", "--as-of", "1997-06-30", "--format", "json"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let funnel: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(funnel["contacts"], 2357);
+    let count = |rung: &str| {
+        funnel["rungs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rung"] == rung)
+            .unwrap()["contacts"]
+            .as_u64()
+            .unwrap()
+    };
+    let total: u64 = [
+        "raving_fan",
+        "advocate",
+        "client",
+        "customer",
+        "shopper",
+        "prospect",
+        "suspect",
+    ]
+    .iter()
+    .map(|r| count(r))
+    .sum();
+    assert_eq!(total, 2357);
+    assert_eq!(
+        count("suspect"),
+        0,
+        "everyone in the sample bought by March 1997"
+    );
+
+    let o = clientele(
+        &db,
+        &[
+            "ladder",
+            "contacts",
+            "--as-of",
+            "1997-06-30",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("external_id,rung,status"));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 2357);
+    let mut sorted = rows.clone();
+    sorted.sort();
+    assert_eq!(rows, sorted, "sorted by external id");
+    // Customer 00004 bought on 1997-01-01 and 1997-01-18: a customer, and at risk by June
+    // (163 days of quiet, past the 90-day threshold).
+    assert!(rows.contains(&"00004,customer,at_risk"), "{:?}", &rows[..3]);
+
+    // A rule file classifies instead of the active rules; a bad one names its path.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rules.toml");
+    let strict = clientele_ladder::rules::DEFAULT_TOML.replace(
+        "when = { metric = \"paid_orders\", op = \">=\", value = 2 }",
+        "when = { metric = \"paid_orders\", op = \">=\", value = 3 }",
+    );
+    std::fs::write(&file, strict).unwrap();
+    let o = clientele(
+        &db,
+        &[
+            "ladder",
+            "--as-of",
+            "1997-06-30",
+            "--rules",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    let strict_funnel: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let strict_customers = strict_funnel["rungs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rung"] == "customer")
+        .unwrap()["contacts"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        strict_customers < count("customer"),
+        "three orders make fewer customers"
+    );
+    std::fs::write(&file, "[[rungs]]\nrung = \"boss\"\nwhen = \"always\"\n").unwrap();
+    let o = clientele(&db, &["ladder", "--rules", file.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("rungs[0].rung"), "{}", stderr(&o));
+}
+
 both_backends!(
+    ladder_prints_the_funnel_and_the_contacts,
     clv_fits_a_workspaces_purchases_from_the_database,
     the_server_refits_lifetime_value_on_its_schedule,
     workspace_and_token_commands,

@@ -48,6 +48,54 @@ async fn refit_one(store: &dyn Store, ws: &Workspace) {
     }
 }
 
+/// Contacts re-evaluated per scheduler transaction.
+const DUE_BATCH: i64 = 5_000;
+
+/// Every `every`, re-evaluate the contacts of every workspace whose rung or status is due to
+/// change (only those: `contact_ladder.due_at` says who), in batches until none is left.
+pub async fn ladder_forever(store: Arc<dyn Store>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let workspaces = match store.workspaces().await {
+            Ok(all) => all,
+            Err(e) => {
+                tracing::error!(error = %e, "ladder scheduler: cannot list workspaces");
+                continue;
+            }
+        };
+        for ws in workspaces {
+            let started = std::time::Instant::now();
+            let mut total = 0;
+            loop {
+                match clientele_engine::ladder::run_due(
+                    store.as_ref(),
+                    ws.id,
+                    now_micros(),
+                    DUE_BATCH,
+                )
+                .await
+                {
+                    Ok(n) => {
+                        total += n;
+                        if (n as i64) < DUE_BATCH {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(workspace = %ws.name, error = %e, "ladder scheduler");
+                        break;
+                    }
+                }
+            }
+            if total > 0 {
+                tracing::info!(workspace = %ws.name, contacts = total, ms = started.elapsed().as_millis() as u64, "ladder: due contacts re-evaluated");
+            }
+        }
+    }
+}
+
 fn previous_settings(report: &str) -> ClvSettings {
     let defaults = ClvSettings::default();
     let Ok(v) = serde_json::from_str::<serde_json::Value>(report) else {
