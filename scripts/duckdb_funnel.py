@@ -11,26 +11,28 @@ import duckdb
 
 path, as_of = sys.argv[1], sys.argv[2]
 SQL = f"""
-WITH orders AS (
-    SELECT column0 AS customer, strptime(column1, '%Y%m%d') AS at
-    FROM read_csv('{path}', delim = ' ', header = false, skip = 1, ignore_errors = false,
-                  columns = {{'column0': 'VARCHAR', 'column1': 'VARCHAR', 'column2': 'INTEGER', 'column3': 'DOUBLE'}})
-), asof AS (SELECT TIMESTAMP '{as_of} 23:59:59.999999' AS t),
+WITH lines AS (
+    -- Whitespace-aligned columns with CRLF line ends: one column per line, split here.
+    SELECT regexp_split_to_array(trim(line, ' \r'), '\\s+') AS f
+    FROM read_csv('{path}', delim = '|', header = false, skip = 1, columns = {{'line': 'VARCHAR'}})
+), orders AS (
+    SELECT f[1] AS customer, strptime(f[2], '%Y%m%d') AS ordered_at FROM lines
+), cutoff AS (SELECT TIMESTAMP '{as_of} 23:59:59.999999' AS t),
 per AS (
-    SELECT customer, count(*) AS paid, min(at) AS first, max(at) AS last,
-           count(*) FILTER (WHERE at > (SELECT t FROM asof) - INTERVAL 365 DAY) AS in_window
-    FROM orders WHERE at <= (SELECT t FROM asof) GROUP BY customer
+    SELECT customer, count(*) AS paid, min(ordered_at) AS first_at, max(ordered_at) AS last_at,
+           count(*) FILTER (WHERE ordered_at > (SELECT t FROM cutoff) - INTERVAL 365 DAY) AS in_window
+    FROM orders WHERE ordered_at <= (SELECT t FROM cutoff) GROUP BY customer
 ), classified AS (
     SELECT
         CASE
-            WHEN paid >= 4 AND date_diff('day', first, (SELECT t FROM asof)) >= 180 AND in_window >= 3 THEN 'client'
+            WHEN paid >= 4 AND date_diff('day', first_at, (SELECT t FROM cutoff)) >= 180 AND in_window >= 3 THEN 'client'
             WHEN paid >= 2 THEN 'customer'
             ELSE 'shopper'
         END AS rung,
         CASE
-            WHEN (SELECT t FROM asof) - last >= INTERVAL 365 DAY THEN 'lapsed'
-            WHEN epoch_us((SELECT t FROM asof) - last) >
-                 greatest(90 * 86400000000, 2 * CASE WHEN paid >= 2 THEN epoch_us(last - first) // (paid - 1) ELSE 0 END)
+            WHEN (SELECT t FROM cutoff) - last_at >= INTERVAL 365 DAY THEN 'lapsed'
+            WHEN epoch_us((SELECT t FROM cutoff) - last_at) >
+                 greatest(90 * 86400000000, 2 * CASE WHEN paid >= 2 THEN epoch_us(last_at - first_at) // (paid - 1) ELSE 0 END)
                  THEN 'at_risk'
             ELSE 'active'
         END AS status

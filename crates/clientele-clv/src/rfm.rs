@@ -19,13 +19,19 @@ pub struct Rfm {
 /// Quintile of each position when ranked ascending by `key`; equal keys rank by position,
 /// so the scores are deterministic whatever the ties.
 fn quintiles(data: &[CustomerSummary], key: impl Fn(&CustomerSummary) -> f64 + Sync) -> Vec<u8> {
-    let n = data.len();
+    let keys: Vec<f64> = data.par_iter().map(&key).collect();
+    quintiles_of(&keys)
+}
+
+/// Quintile (1–5) of each value when ranked ascending; equal values rank by position.
+pub fn quintiles_of(keys: &[f64]) -> Vec<u8> {
+    let n = keys.len();
     // (key as an integer that orders as the float does, position): sorting these plain
-    // pairs avoids chasing into `data` on every comparison.
-    let mut order: Vec<(u64, u32)> = data
+    // pairs avoids chasing into the data on every comparison.
+    let mut order: Vec<(u64, u32)> = keys
         .par_iter()
         .enumerate()
-        .map(|(i, c)| (ordered_bits(key(c)), i as u32))
+        .map(|(i, k)| (ordered_bits(*k), i as u32))
         .collect();
     order.par_sort_unstable();
     let mut out = vec![0u8; n];

@@ -287,6 +287,10 @@ pub struct Classified {
     pub status: Status,
     /// Net revenue as of the moment, minor units.
     pub revenue: i64,
+    /// Paid orders as of the moment.
+    pub paid_orders: i64,
+    /// Whole days since the last paid order.
+    pub days_since_last_order: Option<i64>,
 }
 
 /// Every live contact of the workspace classified from scratch with `rules` as of `as_of`:
@@ -312,12 +316,15 @@ pub async fn classify_all(
             .map(|s| {
                 let facts = facts_of(s, by_contact.get(&s.contact_id).map_or(&[], Vec::as_slice));
                 let (state, _) = clientele_ladder::replay(&facts, rules, as_of);
+                let m = clientele_ladder::metrics_at(&facts, rules, as_of);
                 Classified {
                     contact_id: s.contact_id,
                     external_id: s.external_id.clone(),
                     rung: state.rung,
                     status: state.status,
-                    revenue: clientele_ladder::metrics_at(&facts, rules, as_of).revenue,
+                    revenue: m.revenue,
+                    paid_orders: m.paid_orders,
+                    days_since_last_order: m.days_since_last_order,
                 }
             })
             .collect();
@@ -461,4 +468,48 @@ pub async fn what_if(
             "from": from, "to": to, "contacts": n, "revenue": revenue,
         })).collect::<Vec<_>>(),
     }))
+}
+
+/// RFM scores of every paying contact as of `as_of`: recency (fewest days since the last
+/// order scores 5), frequency (paid orders) and monetary value (net revenue), each a
+/// quintile 1–5 over the paying contacts, ties broken by contact id. Sorted by contact id.
+pub async fn rfm(
+    store: &dyn clientele_store::Store,
+    ws: clientele_core::WorkspaceId,
+    as_of: Micros,
+) -> StoreResult<Vec<(ContactId, clientele_clv::rfm::Rfm)>> {
+    use clientele_clv::rfm::{Rfm, quintiles_of};
+    let (_, rules) = current_rules(store, ws).await?;
+    let paying: Vec<Classified> = classify_all(store, ws, &rules, as_of)
+        .await?
+        .into_iter()
+        .filter(|c| c.paid_orders > 0)
+        .collect();
+    let r = quintiles_of(
+        &paying
+            .iter()
+            .map(|c| -(c.days_since_last_order.unwrap_or(0) as f64))
+            .collect::<Vec<_>>(),
+    );
+    let f = quintiles_of(
+        &paying
+            .iter()
+            .map(|c| c.paid_orders as f64)
+            .collect::<Vec<_>>(),
+    );
+    let m = quintiles_of(&paying.iter().map(|c| c.revenue as f64).collect::<Vec<_>>());
+    Ok(paying
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            (
+                c.contact_id,
+                Rfm {
+                    recency: r[i],
+                    frequency: f[i],
+                    monetary: m[i],
+                },
+            )
+        })
+        .collect())
 }

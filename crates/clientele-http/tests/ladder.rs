@@ -136,7 +136,54 @@ async fn rule_sets_are_checked_tried_and_applied(db: TestDb) {
     app.stop().await;
 }
 
+async fn rfm_quintiles_rank_the_paying_contacts(db: TestDb) {
+    let app = spawn(db).await;
+    let now = now_micros();
+    // Contact k (1..=5) has k orders, the last k days ago... so the most frequent is also
+    // the least recent.
+    let mut events = Vec::new();
+    for k in 1..=5i64 {
+        for o in 0..k {
+            events.push(paid(
+                &format!("e{k}-{o}"),
+                &format!("c{k}"),
+                &format!("o{k}-{o}"),
+                &format_instant(now - (k + o) * DAY),
+            ));
+        }
+    }
+    app.post("/api/v1/events", &json!({ "events": events }))
+        .await;
+    app.post("/api/v1/contacts", &json!({"external_id": "lead"}))
+        .await;
+    let (s, r) = app.get("/api/v1/ladder/rfm").await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["contacts"], 5, "only paying contacts are scored");
+    assert_eq!(r["distribution"]["frequency"], json!([1, 1, 1, 1, 1]));
+    let (_, page) = app.get("/api/v1/contacts?external_id=c5").await;
+    let c5 = page["items"][0]["id"].as_i64().unwrap();
+    let (s, one) = app
+        .get(&format!("/api/v1/ladder/rfm?contact_id={c5}"))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        (one["f"].as_i64(), one["m"].as_i64(), one["r"].as_i64()),
+        (Some(5), Some(5), Some(1)),
+        "{one}"
+    );
+    let (_, page) = app.get("/api/v1/contacts?external_id=lead").await;
+    let lead = page["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(
+        app.get(&format!("/api/v1/ladder/rfm?contact_id={lead}"))
+            .await
+            .0,
+        404
+    );
+    app.stop().await;
+}
+
 both_backends!(
+    rfm_quintiles_rank_the_paying_contacts,
     a_contacts_ladder_explains_itself_now_and_as_of_the_past,
     rule_sets_are_checked_tried_and_applied,
 );

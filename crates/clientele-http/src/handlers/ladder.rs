@@ -23,6 +23,54 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_contact_ladder))
         .routes(routes!(get_rules, post_rules))
         .routes(routes!(post_what_if))
+        .routes(routes!(get_rfm))
+}
+
+/// Query of `GET /ladder/rfm`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RfmParams {
+    /// One contact's scores instead of the distributions.
+    contact_id: Option<String>,
+}
+
+/// RFM quintiles of the paying contacts now (recency, frequency, monetary value; 5 is best,
+/// ties broken by contact id): `{"contacts", "distribution": {"recency": [n1…n5],
+/// "frequency": […], "monetary": […]}, "cells": [{"r", "f", "m", "contacts"}]}`, or with
+/// `contact_id` that contact's `{"contact_id", "r", "f", "m"}` (404 if it never paid).
+#[utoipa::path(get, path = "/api/v1/ladder/rfm", params(RfmParams),
+    responses((status = 200, body = Document), (status = 404, body = crate::error::Problem)), tag = "ladder")]
+pub async fn get_rfm(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Query(p): Query<RfmParams>,
+) -> Result<Json<Value>, ApiError> {
+    let scores = ladder::rfm(state.store.as_ref(), ws.id, now_micros()).await?;
+    if let Some(raw) = p.contact_id {
+        let id = contact_id(&raw)?;
+        let (_, s) = scores
+            .iter()
+            .find(|(c, _)| *c == id)
+            .ok_or(ApiError::NotFound("paying contact"))?;
+        return Ok(Json(
+            json!({"contact_id": id.0, "r": s.recency, "f": s.frequency, "m": s.monetary}),
+        ));
+    }
+    let mut dist = [[0usize; 5]; 3];
+    let mut cells: std::collections::BTreeMap<(u8, u8, u8), usize> = Default::default();
+    for (_, s) in &scores {
+        dist[0][s.recency as usize - 1] += 1;
+        dist[1][s.frequency as usize - 1] += 1;
+        dist[2][s.monetary as usize - 1] += 1;
+        *cells
+            .entry((s.recency, s.frequency, s.monetary))
+            .or_default() += 1;
+    }
+    Ok(Json(json!({
+        "contacts": scores.len(),
+        "distribution": {"recency": dist[0], "frequency": dist[1], "monetary": dist[2]},
+        "cells": cells.iter().map(|((r, f, m), n)| json!({"r": r, "f": f, "m": m, "contacts": n})).collect::<Vec<_>>(),
+    })))
 }
 
 /// Query of `GET /contacts/{id}/ladder`.
