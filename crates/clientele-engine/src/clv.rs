@@ -160,6 +160,10 @@ pub async fn refit(
             &rows,
         )
         .await?;
+    // P(alive) under one half puts a paying contact at risk: statuses follow the new fit.
+    let mut tx = store.begin_write(ws.id).await?;
+    crate::ladder::reclassify_everyone(&mut *tx, now).await?;
+    tx.commit().await?;
     Ok(outcome)
 }
 

@@ -56,7 +56,10 @@ pub fn facts_of(subject: &LadderSubject, rows: &[LadderEventRow]) -> Facts {
     let mut facts = Facts {
         contract_active: subject.contract_active,
         ambassador: subject.ambassador,
-        p_alive: subject.p_alive,
+        p_alive: subject
+            .p_alive
+            .zip(subject.p_alive_since)
+            .map(|(p, since)| (since, p)),
         ..Facts::default()
     };
     for r in rows {
@@ -425,6 +428,14 @@ pub async fn apply_rules(
         created_at: now,
     })
     .await?;
+    let (contacts, changes) = reclassify_everyone(&mut *tx, now).await?;
+    tx.commit().await?;
+    Ok((version, contacts, changes))
+}
+
+/// Reclassify every live contact inside the transaction, in pages; returns (contacts,
+/// changes).
+pub async fn reclassify_everyone(tx: &mut dyn WriteTx, now: Micros) -> StoreResult<(usize, usize)> {
     let (mut contacts, mut changes) = (0, 0);
     let mut after = ContactId(0);
     loop {
@@ -432,10 +443,9 @@ pub async fn apply_rules(
         let Some(last) = ids.last() else { break };
         after = *last;
         contacts += ids.len();
-        changes += reclassify(&mut *tx, &ids, now).await?;
+        changes += reclassify(tx, &ids, now).await?;
     }
-    tx.commit().await?;
-    Ok((version, contacts, changes))
+    Ok((contacts, changes))
 }
 
 /// What a candidate rule set would do now, changing nothing: contacts and their revenue

@@ -50,8 +50,9 @@ pub struct Facts {
     pub contract_active: bool,
     /// Whether the contact is an ambassador (current value).
     pub ambassador: bool,
-    /// P(alive) from the latest lifetime-value fit.
-    pub p_alive: Option<f64>,
+    /// P(alive) from the latest lifetime-value fit, and when that fit was made: it speaks
+    /// from then on, not for the past.
+    pub p_alive: Option<(Micros, f64)>,
 }
 
 /// Paid-order times of the orders that count at `t`, ascending.
@@ -170,6 +171,9 @@ pub fn time_changes(f: &Facts, rules: &RuleSet, now: Micros) -> Vec<Micros> {
             out.push(at + 90 * DAY);
         }
     }
+    if let Some((since, _)) = f.p_alive {
+        out.push(since);
+    }
     out.retain(|t| *t > now);
     out.sort_unstable();
     out.dedup();
@@ -201,7 +205,9 @@ pub fn status_at(f: &Facts, t: Micros) -> crate::rung::Status {
     let quiet = t - last;
     if quiet >= 365 * DAY {
         Status::Lapsed
-    } else if quiet > at_risk_after(&times) || f.p_alive.is_some_and(|p| p < 0.5) {
+    } else if quiet > at_risk_after(&times)
+        || f.p_alive.is_some_and(|(since, p)| t >= since && p < 0.5)
+    {
         Status::AtRisk
     } else {
         Status::Active

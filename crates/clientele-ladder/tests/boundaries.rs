@@ -241,9 +241,14 @@ fn at_risk_and_lapsed_at_the_right_instant() {
     assert_eq!(state_as_of(&slow, day(400) + 1).status, Status::AtRisk);
     // P(alive) under one half puts a paying contact at risk.
     let doubtful = Facts {
-        p_alive: Some(0.4),
+        p_alive: Some((day(3), 0.4)),
         ..orders(&[0])
     };
+    assert_eq!(
+        state_as_of(&doubtful, day(3) - 1).status,
+        Status::Active,
+        "before the fit"
+    );
     assert_eq!(state_as_of(&doubtful, day(5)).status, Status::AtRisk);
     assert_eq!(
         state_as_of(&Facts::default(), day(5)).status,

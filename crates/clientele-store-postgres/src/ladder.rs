@@ -67,8 +67,10 @@ async fn subjects<'e>(
     ids: &[ContactId],
 ) -> StoreResult<Vec<LadderSubject>> {
     let rows = sqlx::query(
-        "SELECT c.id, c.external_id, c.kind = 'company', c.contract_active, c.ambassador, v.p_alive
+        "SELECT c.id, c.external_id, c.kind = 'company', c.contract_active, c.ambassador, v.p_alive,
+                CASE WHEN v.p_alive IS NOT NULL THEN f.fitted_at END
          FROM contacts c LEFT JOIN contact_clv v ON v.workspace_id = c.workspace_id AND v.contact_id = c.id
+         LEFT JOIN clv_fits f ON f.workspace_id = c.workspace_id
          WHERE c.workspace_id = $1 AND c.merged_into IS NULL AND c.id = ANY($2)",
     )
     .bind(ws)
@@ -85,6 +87,7 @@ async fn subjects<'e>(
                 contract_active: r.try_get(3)?,
                 ambassador: r.try_get(4)?,
                 p_alive: r.try_get(5)?,
+                p_alive_since: r.try_get(6)?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()

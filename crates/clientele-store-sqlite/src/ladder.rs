@@ -29,8 +29,10 @@ macro_rules! change_columns {
 /// Live contacts among the ids `$2`, with their flags and P(alive).
 const SUBJECTS: &str = "SELECT json_group_array(json_object('contact_id', c.id, 'external_id', c.external_id, 'is_company', json(CASE WHEN c.kind = 'company' THEN 'true' ELSE 'false' END),
                     'contract_active', json(CASE WHEN c.contract_active THEN 'true' ELSE 'false' END),
-                    'ambassador', json(CASE WHEN c.ambassador THEN 'true' ELSE 'false' END), 'p_alive', v.p_alive))
+                    'ambassador', json(CASE WHEN c.ambassador THEN 'true' ELSE 'false' END), 'p_alive', v.p_alive,
+                    'p_alive_since', CASE WHEN v.p_alive IS NOT NULL THEN f.fitted_at END))
              FROM contacts c LEFT JOIN contact_clv v ON v.workspace_id = c.workspace_id AND v.contact_id = c.id
+             LEFT JOIN clv_fits f ON f.workspace_id = c.workspace_id
              WHERE c.workspace_id = $1 AND c.merged_into IS NULL AND c.id IN (SELECT value FROM json_each($2))";
 
 /// Events of the contacts or accounts `$2`, and of the orders on those accounts.

@@ -83,6 +83,8 @@ pub struct LadderSubject {
     pub ambassador: bool,
     /// P(alive) from the latest lifetime-value fit.
     pub p_alive: Option<f64>,
+    /// When that fit was made.
+    pub p_alive_since: Option<Micros>,
 }
 
 /// A stored rule set.
