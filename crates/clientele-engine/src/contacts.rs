@@ -138,6 +138,8 @@ pub async fn merge(
     merged.refresh_orders(&orders);
     tx.delete_metrics(duplicate).await?;
     tx.save_metrics(&[(survivor, merged)]).await?;
+    // The survivor now owns the duplicate's history: its position may move.
+    crate::ladder::reclassify(&mut *tx, &[survivor], now_micros()).await?;
     tx.commit().await?;
     Ok(())
 }

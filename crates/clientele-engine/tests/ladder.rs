@@ -252,7 +252,36 @@ async fn flags_place_contacts_and_rule_sets_are_versioned(db: TestDb) {
     );
 }
 
+async fn a_merge_reclassifies_the_survivor(db: TestDb) {
+    let ws = db.workspace("shop").await;
+    let s = db.store.as_ref();
+    let now = now_micros();
+    ingest_ok(
+        s,
+        &ws,
+        &[
+            paid("p1", "x1", "o1", 1000, &ago(now, 20)),
+            paid("p2", "x2", "o2", 1000, &ago(now, 10)),
+        ],
+    )
+    .await;
+    assert_eq!(row(s, &ws, "x1").await.rung, "shopper");
+    let (a, b) = (
+        by_external_id(s, &ws, "x1").await,
+        by_external_id(s, &ws, "x2").await,
+    );
+    clientele_engine::contacts::merge(s, &ws, a, b)
+        .await
+        .unwrap();
+    assert_eq!(
+        row(s, &ws, "x1").await.rung,
+        "customer",
+        "two orders once merged"
+    );
+}
+
 both_backends!(
+    a_merge_reclassifies_the_survivor,
     events_move_a_contact_up_the_ladder_in_the_same_transaction,
     refunds_and_the_grace_period,
     the_scheduler_moves_contacts_when_time_alone_changes_them,
