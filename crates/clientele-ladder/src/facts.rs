@@ -2,9 +2,8 @@
 //! referrals and flags — and its metrics as of any moment, with the moments at which time
 //! alone could change them.
 
-use crate::metrics::Metric;
 use crate::metrics::Metrics;
-use crate::rules::{Condition, RuleSet};
+use crate::rules::RuleSet;
 
 /// Microseconds since the Unix epoch.
 pub type Micros = i64;
@@ -112,23 +111,6 @@ pub fn metrics_at(f: &Facts, rules: &RuleSet, t: Micros) -> Metrics {
     }
 }
 
-/// Thresholds the rules compare a metric with.
-fn thresholds(rules: &RuleSet, metric: Metric) -> Vec<f64> {
-    let mut out: Vec<f64> = rules
-        .rungs
-        .iter()
-        .flat_map(|(_, c): &(_, Condition)| c.comparisons())
-        .filter(|(m, ..)| *m == metric)
-        .filter_map(|(_, _, v)| match v {
-            crate::rules::Operand::Number(n) => Some(n),
-            crate::rules::Operand::Flag(_) => None,
-        })
-        .collect();
-    out.sort_by(f64::total_cmp);
-    out.dedup();
-    out
-}
-
 /// Whole-day counters (tenure, days since the last order) cross threshold `v` when the
 /// count reaches ⌈v⌉ or ⌊v⌋ + 1 (covers >=, >, <=, < alike).
 fn day_crossings(origin: Micros, v: f64) -> [Micros; 2] {
@@ -147,18 +129,18 @@ pub fn time_changes(f: &Facts, rules: &RuleSet, now: Micros) -> Vec<Micros> {
         out.push(p + 365 * DAY);
     }
     if let Some(first) = times.first() {
-        for v in thresholds(rules, Metric::TenureDays) {
-            out.extend(day_crossings(*first, v));
+        for v in &rules.time_thresholds.tenure_days {
+            out.extend(day_crossings(*first, *v));
         }
     }
     if let Some(last) = times.last() {
-        for v in thresholds(rules, Metric::DaysSinceLastOrder) {
-            out.extend(day_crossings(*last, v));
+        for v in &rules.time_thresholds.days_since_last_order {
+            out.extend(day_crossings(*last, *v));
         }
         out.extend(status_changes(&times, *last));
     }
     let score = engagement_at(f, rules, now);
-    for v in thresholds(rules, Metric::EngagementScore) {
+    for v in rules.time_thresholds.engagement_score.iter().copied() {
         if v > 0.0 && score >= v {
             // score · 2^(−Δ/half-life) = v  ⇒  Δ = half-life · log2(score / v); the
             // instants around it absorb rounding.

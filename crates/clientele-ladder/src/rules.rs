@@ -177,6 +177,32 @@ pub struct RuleSet {
     pub demotion: Demotion,
     /// Engagement points per interaction kind.
     pub engagement_points: BTreeMap<String, f64>,
+    /// Thresholds the rules compare the time-driven metrics with, computed once: they are
+    /// read at every evaluation.
+    pub(crate) time_thresholds: TimeThresholds,
+}
+
+/// Distinct thresholds per time-driven metric, ascending.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct TimeThresholds {
+    pub tenure_days: Vec<f64>,
+    pub days_since_last_order: Vec<f64>,
+    pub engagement_score: Vec<f64>,
+}
+
+fn thresholds(rungs: &[(Rung, Condition)], metric: Metric) -> Vec<f64> {
+    let mut out: Vec<f64> = rungs
+        .iter()
+        .flat_map(|(_, c)| c.comparisons())
+        .filter(|(m, ..)| *m == metric)
+        .filter_map(|(_, _, v)| match v {
+            Operand::Number(n) => Some(n),
+            Operand::Flag(_) => None,
+        })
+        .collect();
+    out.sort_by(f64::total_cmp);
+    out.dedup();
+    out
 }
 
 /// A rule set that does not pass the checks: where, and why.
@@ -280,10 +306,16 @@ impl RuleSet {
                 .ok_or_else(|| err(format!("{path}.when"), "a condition is required"))?;
             rungs.push((rung, parse_condition(when, &format!("{path}.when"))?));
         }
+        let time_thresholds = TimeThresholds {
+            tenure_days: thresholds(&rungs, Metric::TenureDays),
+            days_since_last_order: thresholds(&rungs, Metric::DaysSinceLastOrder),
+            engagement_score: thresholds(&rungs, Metric::EngagementScore),
+        };
         let set = Self {
             rungs,
             demotion,
             engagement_points,
+            time_thresholds,
         };
         set.check_ladder()?;
         Ok(set)

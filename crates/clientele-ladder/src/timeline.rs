@@ -156,7 +156,7 @@ pub fn evaluate(
         _ => None,
     };
     // Events dated after `t` (clock skew, scheduled imports) count once their time comes.
-    let future_event = event_times(facts).into_iter().find(|e| *e > t);
+    let future_event = next_event_after(facts, t);
     next.due_at = time_changes(facts, rules, t)
         .first()
         .copied()
@@ -165,6 +165,20 @@ pub fn evaluate(
         .chain(future_event)
         .min();
     (next, changes)
+}
+
+/// The first moment after `t` at which something happens to the contact (no sorting: this
+/// runs at every evaluation).
+fn next_event_after(facts: &Facts, t: Micros) -> Option<Micros> {
+    facts
+        .orders
+        .iter()
+        .flat_map(|o| std::iter::once(o.paid_at).chain(o.unpaid_at))
+        .chain(facts.interactions.iter().map(|(at, _)| *at))
+        .chain(facts.nps.iter().map(|(at, _)| *at))
+        .chain(facts.referrals.iter().copied())
+        .filter(|e| *e > t)
+        .min()
 }
 
 /// Moments at which something happened to the contact (an order paid or un-paid, an
