@@ -441,25 +441,36 @@ fn newton_with_gradient(
             .collect();
         let decrement = -grad.iter().zip(&step).map(|(a, b)| a * b).sum::<f64>() / 2.0;
         last_inverse = Some(inv);
-        let mut scale = 1.0;
-        let mut improved = false;
-        while scale > 1e-6 {
-            let candidate: Vec<f64> = x.iter().zip(&step).map(|(v, s)| v + scale * s).collect();
-            let v = f(&candidate);
-            if v.is_finite() && v <= value {
-                improved = v < value;
-                x = candidate;
-                value = v;
-                break;
-            }
-            scale /= 2.0;
-        }
+        let (scale, improved) = take_step(f, &mut x, &mut value, &step);
         let size = step.iter().map(|s| (s * scale).abs()).fold(0.0, f64::max);
         if !improved || size < 1e-10 || (scale == 1.0 && decrement < 1e-9) {
             break;
         }
     }
     (x, value, last_inverse)
+}
+
+/// Move `x` along `step`, halved until `f` does not get worse; returns the scale taken and
+/// whether `f` improved (scale below 1e-6 with no improvement leaves `x` where it was).
+fn take_step(
+    f: &dyn Fn(&[f64]) -> f64,
+    x: &mut Vec<f64>,
+    value: &mut f64,
+    step: &[f64],
+) -> (f64, bool) {
+    let mut scale = 1.0;
+    while scale > 1e-6 {
+        let candidate: Vec<f64> = x.iter().zip(step).map(|(v, s)| v + scale * s).collect();
+        let v = f(&candidate);
+        if v.is_finite() && v <= *value {
+            let improved = v < *value;
+            *x = candidate;
+            *value = v;
+            return (scale, improved);
+        }
+        scale /= 2.0;
+    }
+    (scale, false)
 }
 
 /// Gradient and Hessian of `f` at `x` by central differences with steps `h`.
@@ -507,19 +518,7 @@ fn polish<F: Fn(&[f64]) -> f64>(ll: &F, mut x: Vec<f64>) -> (Vec<f64>, f64) {
         let step: Vec<f64> = (0..x.len())
             .map(|i| -(0..x.len()).map(|j| inv[i][j] * grad[j]).sum::<f64>())
             .collect();
-        let mut scale = 1.0;
-        let mut improved = false;
-        while scale > 1e-6 {
-            let candidate: Vec<f64> = x.iter().zip(&step).map(|(v, s)| v + scale * s).collect();
-            let v = nll(&candidate);
-            if v.is_finite() && v <= value {
-                improved = v < value;
-                x = candidate;
-                value = v;
-                break;
-            }
-            scale /= 2.0;
-        }
+        let (scale, improved) = take_step(&nll, &mut x, &mut value, &step);
         let size = step.iter().map(|s| (s * scale).abs()).fold(0.0, f64::max);
         if !improved || size < 1e-12 {
             break;
