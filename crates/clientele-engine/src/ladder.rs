@@ -305,8 +305,20 @@ pub async fn classify_all(
     rules: &RuleSet,
     as_of: Micros,
 ) -> StoreResult<Vec<Classified>> {
+    let mut by_rules = classify_all_with(store, ws, &[rules], as_of).await?;
+    Ok(by_rules.pop().unwrap_or_default())
+}
+
+/// [`classify_all`] under several rule sets from one read of the log (what-if compares
+/// two): one list per rule set, each sorted by contact id.
+pub async fn classify_all_with(
+    store: &dyn clientele_store::Store,
+    ws: clientele_core::WorkspaceId,
+    rule_sets: &[&RuleSet],
+    as_of: Micros,
+) -> StoreResult<Vec<Vec<Classified>>> {
     use rayon::prelude::*;
-    let mut out = Vec::new();
+    let mut out: Vec<Vec<Classified>> = vec![Vec::new(); rule_sets.len()];
     let mut after = ContactId(0);
     loop {
         let ids = store.contact_ids_page(ws, after, BATCH as i64).await?;
@@ -314,26 +326,37 @@ pub async fn classify_all(
         after = *last;
         let (subjects, events) = store.ladder_inputs(ws, &ids).await?;
         let by_contact = group_by_contact(&subjects, &events);
-        let page: Vec<Classified> = subjects
+        let page: Vec<Vec<Classified>> = subjects
             .par_iter()
             .map(|s| {
                 let facts = facts_of(s, by_contact.get(&s.contact_id).map_or(&[], Vec::as_slice));
-                let (state, _) = clientele_ladder::replay(&facts, rules, as_of);
-                let m = clientele_ladder::metrics_at(&facts, rules, as_of);
-                Classified {
-                    contact_id: s.contact_id,
-                    external_id: s.external_id.clone(),
-                    rung: state.rung,
-                    status: state.status,
-                    revenue: m.revenue,
-                    paid_orders: m.paid_orders,
-                    days_since_last_order: m.days_since_last_order,
-                }
+                rule_sets
+                    .iter()
+                    .map(|rules| {
+                        let (state, _) = clientele_ladder::replay(&facts, rules, as_of);
+                        let m = clientele_ladder::metrics_at(&facts, rules, as_of);
+                        Classified {
+                            contact_id: s.contact_id,
+                            external_id: s.external_id.clone(),
+                            rung: state.rung,
+                            status: state.status,
+                            revenue: m.revenue,
+                            paid_orders: m.paid_orders,
+                            days_since_last_order: m.days_since_last_order,
+                        }
+                    })
+                    .collect()
             })
             .collect();
-        out.extend(page);
+        for per_contact in page {
+            for (list, c) in out.iter_mut().zip(per_contact) {
+                list.push(c);
+            }
+        }
     }
-    out.sort_by_key(|c| c.contact_id);
+    for list in &mut out {
+        list.sort_by_key(|c| c.contact_id);
+    }
     Ok(out)
 }
 
@@ -457,8 +480,10 @@ pub async fn what_if(
     now: Micros,
 ) -> StoreResult<serde_json::Value> {
     let (version, active) = current_rules(store, ws).await?;
-    let before = classify_all(store, ws, &active, now).await?;
-    let after = classify_all(store, ws, candidate, now).await?;
+    // One read of the log serves both rule sets.
+    let mut both = classify_all_with(store, ws, &[&active, candidate], now).await?;
+    let after = both.pop().unwrap_or_default();
+    let before = both.pop().unwrap_or_default();
     let mut cells: std::collections::BTreeMap<(Rung, Rung), (usize, i64)> = Default::default();
     for (b, a) in before.iter().zip(&after) {
         let cell = cells.entry((b.rung, a.rung)).or_default();
