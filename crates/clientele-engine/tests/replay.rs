@@ -41,6 +41,42 @@ async fn rebuild_reproduces_the_projections_byte_for_byte(db: TestDb) {
     assert_eq!(s.projection_dump(ws.id).await.unwrap(), live);
 }
 
+async fn rebuild_restores_lost_ladder_positions(db: TestDb) {
+    let ws = db.workspace("shop").await;
+    let s = db.store.as_ref();
+    import(s, &ws, SAMPLE, Format::Cdnow, &|_, _| {})
+        .await
+        .unwrap();
+    let ids = ["00004", "00050", "00113"];
+    let mut before = Vec::new();
+    for id in ids {
+        let c = by_external_id(s, &ws, id).await;
+        before.push(
+            s.ladder_row(ws.id, c)
+                .await
+                .unwrap()
+                .map(|r| (r.rung, r.status)),
+        );
+    }
+    assert!(before.iter().all(Option::is_some), "import placed everyone");
+    // A database from before the ladder (or a damaged one) has no positions.
+    db.execute("DELETE FROM contact_ladder").await;
+    let c = by_external_id(s, &ws, ids[0]).await;
+    assert!(s.ladder_row(ws.id, c).await.unwrap().is_none());
+    rebuild(s, ws.id).await.unwrap();
+    let mut after = Vec::new();
+    for id in ids {
+        let c = by_external_id(s, &ws, id).await;
+        after.push(
+            s.ladder_row(ws.id, c)
+                .await
+                .unwrap()
+                .map(|r| (r.rung, r.status)),
+        );
+    }
+    assert_eq!(after, before);
+}
+
 async fn importing_the_same_file_twice_changes_nothing(db: TestDb) {
     let ws = db.workspace("shop").await;
     let s = db.store.as_ref();
@@ -155,6 +191,7 @@ async fn an_import_in_another_currency_is_rejected_line_by_line(db: TestDb) {
 
 both_backends!(
     rebuild_reproduces_the_projections_byte_for_byte,
+    rebuild_restores_lost_ladder_positions,
     importing_the_same_file_twice_changes_nothing,
     bad_cdnow_lines_are_rejected_and_the_rest_land,
     shopify_exports_become_order_events,

@@ -101,9 +101,16 @@ async fn events<'e>(
     ids: &[ContactId],
 ) -> StoreResult<Vec<LadderEventRow>> {
     let rows = sqlx::query(
+        // One indexed lookup per branch: joined with `OR`, the planner filtered the
+        // workspace's whole log for every batch.
         "SELECT contact_id, account_id, kind, occurred_at, order_id, amount, detail FROM events
-         WHERE workspace_id = $1 AND (contact_id = ANY($2) OR account_id = ANY($2)
-               OR order_id IN (SELECT order_id FROM events WHERE workspace_id = $1 AND account_id = ANY($2)))
+         WHERE workspace_id = $1 AND seq IN (
+             SELECT seq FROM events WHERE workspace_id = $1 AND contact_id = ANY($2)
+             UNION ALL
+             SELECT seq FROM events WHERE workspace_id = $1 AND account_id = ANY($2)
+             UNION ALL
+             SELECT seq FROM events WHERE workspace_id = $1 AND order_id IN (
+                 SELECT order_id FROM events WHERE workspace_id = $1 AND account_id = ANY($2)))
          ORDER BY seq",
     )
     .bind(ws)

@@ -89,6 +89,27 @@ impl TestDb {
         }
     }
 
+    /// Run one raw SQL statement on the test database: how a test stands for damage or a
+    /// database upgraded from an older release, which no API can produce.
+    pub async fn execute(&self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        let outcome = match self.backend {
+            Backend::Sqlite => {
+                let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&self.url)
+                    .await
+                    .expect("connect to the test SQLite file");
+                sqlx::query(sql).execute(&mut conn).await.map(drop)
+            }
+            Backend::Postgres => {
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&self.url)
+                    .await
+                    .expect("connect to the test database");
+                sqlx::query(sql).execute(&mut conn).await.map(drop)
+            }
+        };
+        outcome.unwrap_or_else(|e| panic!("raw test statement failed: {e}"));
+    }
+
     /// Create a workspace (USD, UTC, phone region VN) with this name.
     pub async fn workspace(&self, name: &str) -> Workspace {
         self.workspace_with(name, "USD", "UTC").await
