@@ -105,25 +105,28 @@ async fn events<'e>(
         // the planner from flattening the subqueries back into joins): written as `OR` or
         // `seq IN (…)`, the planner scanned the workspace's log per batch, and quadratically
         // while a new workspace's statistics still said it was empty.
+        // Each branch returns whole rows: a second lookup by `seq` let the planner pick
+        // `events_contact` (whose second column is not `seq`) and scan the workspace per row.
         "WITH ids AS (SELECT DISTINCT unnest($2::bigint[]) AS id),
               account_orders AS (
                   SELECT DISTINCT a.order_id FROM ids, LATERAL (
                       SELECT order_id FROM events
-                      WHERE workspace_id = $1 AND account_id = ids.id AND order_id IS NOT NULL OFFSET 0) a),
-              wanted AS (
-                  SELECT c.seq FROM ids, LATERAL (
-                      SELECT seq FROM events WHERE workspace_id = $1 AND contact_id = ids.id OFFSET 0) c
-                  UNION
-                  SELECT a.seq FROM ids, LATERAL (
-                      SELECT seq FROM events WHERE workspace_id = $1 AND account_id = ids.id OFFSET 0) a
-                  UNION
-                  SELECT o.seq FROM account_orders, LATERAL (
-                      SELECT seq FROM events
-                      WHERE workspace_id = $1 AND order_id = account_orders.order_id OFFSET 0) o)
-         SELECT e.contact_id, e.account_id, e.kind, e.occurred_at, e.order_id, e.amount, e.detail
-         FROM wanted, LATERAL (
-             SELECT * FROM events WHERE workspace_id = $1 AND seq = wanted.seq OFFSET 0) e
-         ORDER BY e.seq",
+                      WHERE workspace_id = $1 AND account_id = ids.id AND order_id IS NOT NULL
+                      OFFSET 0) a)
+         SELECT contact_id, account_id, kind, occurred_at, order_id, amount, detail FROM (
+             SELECT c.* FROM ids, LATERAL (
+                 SELECT seq, contact_id, account_id, kind, occurred_at, order_id, amount, detail
+                 FROM events WHERE workspace_id = $1 AND contact_id = ids.id OFFSET 0) c
+             UNION
+             SELECT a.* FROM ids, LATERAL (
+                 SELECT seq, contact_id, account_id, kind, occurred_at, order_id, amount, detail
+                 FROM events WHERE workspace_id = $1 AND account_id = ids.id OFFSET 0) a
+             UNION
+             SELECT o.* FROM account_orders, LATERAL (
+                 SELECT seq, contact_id, account_id, kind, occurred_at, order_id, amount, detail
+                 FROM events WHERE workspace_id = $1 AND order_id = account_orders.order_id
+                 OFFSET 0) o) wanted
+         ORDER BY seq",
     )
     .bind(ws)
     .bind(raw(ids))
