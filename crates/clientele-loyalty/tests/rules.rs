@@ -1,0 +1,116 @@
+//! Earn rules: the shipped default, checks that name the path, and what an order earns.
+
+use clientele_ladder::Rung;
+use clientele_loyalty::earn::{PaidHistory, order_points, reversal_target, under_day_cap};
+use clientele_loyalty::rules::{EarnRules, Rate};
+use serde_json::json;
+
+const DAY: i64 = 86_400_000_000;
+
+fn first() -> PaidHistory {
+    PaidHistory {
+        nth: 1,
+        first_paid_at: 0,
+        paid_at: 0,
+    }
+}
+
+#[test]
+fn the_default_is_one_point_per_whole_unit_for_twelve_months() {
+    let r = EarnRules::default();
+    assert_eq!((r.points_per_unit, r.expiry_months), (Rate::ONE, 12));
+    assert!(r.multipliers.is_empty());
+    assert_eq!(r.caps.per_order, None);
+    // 49.99 USD earns 49 points; 0.99 earns none; a VND order earns one per đồng.
+    assert_eq!(order_points(&r, 4999, 100, Rung::Client, first()).total, 49);
+    assert_eq!(order_points(&r, 99, 100, Rung::Shopper, first()).total, 0);
+    assert_eq!(
+        order_points(&r, 250_000, 1, Rung::Shopper, first()).total,
+        250_000
+    );
+    assert_eq!(EarnRules::from_json(&r.to_json()).unwrap(), r, "round trip");
+}
+
+#[test]
+fn multipliers_bonuses_and_caps_apply() {
+    let r = EarnRules::from_json(&json!({
+        "points_per_unit": 2,
+        "multipliers": {"client": 1.5},
+        "bonuses": {"first_order": 100, "second_order_within_30_days": 50},
+        "caps": {"per_order": 400, "per_day": 500}
+    }))
+    .unwrap();
+    // 33 units × 2 × 1.5 = 99.
+    let e = order_points(&r, 3300, 100, Rung::Client, first());
+    assert_eq!((e.base, e.total), (99, 199));
+    let second = |days: i64| PaidHistory {
+        nth: 2,
+        first_paid_at: 0,
+        paid_at: days * DAY,
+    };
+    assert_eq!(
+        order_points(&r, 1000, 100, Rung::Shopper, second(30)).total,
+        70
+    );
+    assert_eq!(
+        order_points(&r, 1000, 100, Rung::Shopper, second(31)).total,
+        20
+    );
+    assert_eq!(
+        order_points(&r, 100_000, 100, Rung::Shopper, second(40)).total,
+        400,
+        "per-order cap"
+    );
+    assert_eq!(under_day_cap(&r, 400, 300), 200);
+    assert_eq!(under_day_cap(&r, 400, 600), 0);
+}
+
+#[test]
+fn a_refund_takes_back_the_share_it_refunds() {
+    assert_eq!(reversal_target(100, 5000, 5000, false), 100);
+    assert_eq!(reversal_target(100, 5000, 2500, false), 50);
+    assert_eq!(reversal_target(100, 5000, 4999, false), 99);
+    assert_eq!(reversal_target(100, 5000, 5000, true), 0, "cancelled");
+    assert_eq!(
+        reversal_target(100, 0, 0, false),
+        100,
+        "zero-value order keeps its bonus"
+    );
+    assert_eq!(reversal_target(100, 0, 0, true), 0);
+}
+
+#[test]
+fn bad_rules_name_the_path() {
+    let cases = [
+        (json!({"points_per_unit": 0}), "points_per_unit"),
+        (json!({"points_per_unit": "1"}), "points_per_unit"),
+        (json!({"points_per_unit": 0.0001}), "points_per_unit"),
+        (json!({"expiry_months": 0}), "expiry_months"),
+        (json!({"expiry_months": 1.5}), "expiry_months"),
+        (json!({"multipliers": {"vip": 2}}), "multipliers.vip"),
+        (json!({"multipliers": {"client": -1}}), "multipliers.client"),
+        (
+            json!({"bonuses": {"first_order": -5}}),
+            "bonuses.first_order",
+        ),
+        (
+            json!({"bonuses": {"anniversary": 5}}),
+            "bonuses.anniversary",
+        ),
+        (json!({"caps": {"per_day": 0}}), "caps.per_day"),
+        (json!({"caps": {"per_week": 10}}), "caps.per_week"),
+        (json!({"points": 1}), "points"),
+        (json!([1]), ""),
+    ];
+    for (doc, path) in cases {
+        let e = EarnRules::from_json(&doc).expect_err(&doc.to_string());
+        assert_eq!(e.path, path, "{doc}: {e}");
+        assert!(!e.reason.is_empty());
+    }
+}
+
+#[test]
+fn toml_errors_say_where() {
+    let e = EarnRules::from_toml("points_per_unit = ").unwrap_err();
+    assert!(e.path.starts_with("byte "), "{e}");
+}
