@@ -180,6 +180,8 @@ pub async fn ingest(
     touched.sort_unstable();
     touched.dedup();
     crate::ladder::reclassify(&mut *tx, &touched, received_at).await?;
+    // Points too: earned on payment, taken back on refund, in the same transaction.
+    crate::loyalty::on_events(&mut *tx, ws, &rows, received_at).await?;
     tx.commit().await?;
     Ok(results
         .into_iter()

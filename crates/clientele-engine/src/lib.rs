@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod import;
 pub mod ingest;
 pub mod ladder;
+pub mod loyalty;
 pub mod projection;
 pub mod rebuild;
 pub mod workspace;

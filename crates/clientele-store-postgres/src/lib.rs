@@ -4,6 +4,7 @@
 
 mod clv;
 mod ladder;
+mod loyalty;
 mod reader;
 mod rows;
 mod workspaces;

@@ -7,12 +7,17 @@
 
 pub mod error;
 pub mod ladder;
+pub mod loyalty;
 pub mod types;
 pub mod write;
 
 pub use error::StoreError;
 pub use ladder::{
     LadderChangeRow, LadderEventRow, LadderReader, LadderRow, LadderSubject, LadderWrite, RulesRow,
+};
+pub use loyalty::{
+    LotRow, LoyaltyAccountRow, LoyaltyEntryRow, LoyaltyOrderRow, LoyaltyReader, LoyaltyWrite,
+    RedemptionRow, RewardRow,
 };
 pub use types::*;
 pub use write::WriteTx;
@@ -110,7 +115,9 @@ pub trait ClvStore: Send + Sync {
 
 /// Everything a back end provides.
 #[async_trait]
-pub trait Store: WorkspaceStore + ContactReader + ClvStore + LadderReader + Writer {
+pub trait Store:
+    WorkspaceStore + ContactReader + ClvStore + LadderReader + LoyaltyReader + Writer
+{
     /// Apply pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
     /// The migration versions this back end ships, ascending.

@@ -1,0 +1,443 @@
+//! The loyalty program's reads and writes on SQLite.
+
+use async_trait::async_trait;
+use clientele_core::time::Micros;
+use clientele_core::{ContactId, WorkspaceId};
+use clientele_store::{
+    LotRow, LoyaltyAccountRow, LoyaltyEntryRow, LoyaltyOrderRow, LoyaltyReader, LoyaltyWrite,
+    RedemptionRow, RewardRow, RulesRow, StoreResult,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use crate::write_tx::SqliteWriteTx;
+use crate::{SqliteStore, other};
+
+/// Rows per multi-row `INSERT` (at most 11 columns: 11 000 parameters).
+const CHUNK: usize = 1000;
+
+macro_rules! entry_columns {
+    () => {
+        "id, contact_id, kind, points, at, reason, ref_kind, ref_id, balance_after, debt_after"
+    };
+}
+macro_rules! reward_columns {
+    () => {
+        "id, name, cost_points, stock, valid_from, valid_until, rung_required, active"
+    };
+}
+macro_rules! redemption_columns {
+    () => {
+        "id, contact_id, idempotency_key, points, reward_id, balance_after, created_at"
+    };
+}
+
+fn entry_row(r: &sqlx::sqlite::SqliteRow) -> Result<LoyaltyEntryRow, sqlx::Error> {
+    Ok(LoyaltyEntryRow {
+        id: r.try_get(0)?,
+        contact_id: ContactId(r.try_get(1)?),
+        kind: r.try_get(2)?,
+        points: r.try_get(3)?,
+        at: r.try_get(4)?,
+        reason: r.try_get(5)?,
+        ref_kind: r.try_get(6)?,
+        ref_id: r.try_get(7)?,
+        balance_after: r.try_get(8)?,
+        debt_after: r.try_get(9)?,
+    })
+}
+
+fn reward_row(r: &sqlx::sqlite::SqliteRow) -> Result<RewardRow, sqlx::Error> {
+    Ok(RewardRow {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        cost_points: r.try_get(2)?,
+        stock: r.try_get(3)?,
+        valid_from: r.try_get(4)?,
+        valid_until: r.try_get(5)?,
+        rung_required: r.try_get(6)?,
+        active: r.try_get(7)?,
+    })
+}
+
+fn redemption_row(r: &sqlx::sqlite::SqliteRow) -> Result<RedemptionRow, sqlx::Error> {
+    Ok(RedemptionRow {
+        id: r.try_get(0)?,
+        contact_id: ContactId(r.try_get(1)?),
+        idempotency_key: r.try_get(2)?,
+        points: r.try_get(3)?,
+        reward_id: r.try_get(4)?,
+        balance_after: r.try_get(5)?,
+        created_at: r.try_get(6)?,
+    })
+}
+
+type PackedLot = (i64, i64, i64, i64, Micros, Micros, Option<String>);
+
+#[async_trait]
+impl LoyaltyWrite for SqliteWriteTx {
+    async fn loyalty_rules(&mut self) -> StoreResult<Option<RulesRow>> {
+        let row: Option<(i64, String, Micros)> = sqlx::query_as(
+            "SELECT version, body, created_at FROM loyalty_rules WHERE workspace_id = $1
+             ORDER BY version DESC LIMIT 1",
+        )
+        .bind(self.ws)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        Ok(row.map(|(version, body, created_at)| RulesRow {
+            version,
+            body,
+            created_at,
+        }))
+    }
+
+    async fn insert_loyalty_rules(&mut self, body: &str, at: Micros) -> StoreResult<i64> {
+        let (version,): (i64,) = sqlx::query_as(
+            "INSERT INTO loyalty_rules (workspace_id, version, body, created_at)
+             SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3 FROM loyalty_rules WHERE workspace_id = $1
+             RETURNING version",
+        )
+        .bind(self.ws)
+        .bind(body)
+        .bind(at)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        Ok(version)
+    }
+
+    async fn loyalty_accounts(&mut self, ids: &[ContactId]) -> StoreResult<Vec<LoyaltyAccountRow>> {
+        let raw: Vec<i64> = ids.iter().map(|c| c.0).collect();
+        let mut accounts: Vec<LoyaltyAccountRow> = self
+            .packed(
+                "SELECT json_group_array(json_object('contact_id', contact_id, 'balance', balance, 'debt', debt,
+                        'next_lot', next_lot, 'next_expiry', next_expiry))
+                 FROM loyalty_accounts WHERE workspace_id = $1 AND contact_id IN (SELECT value FROM json_each($2))",
+                &raw,
+            )
+            .await?;
+        // Spent-out lots never change again; expired ones only while a refund may forgive them.
+        let lots: Vec<(i64, PackedLot)> = self
+            .packed(
+                "SELECT json_group_array(json_array(contact_id, json_array(lot_no, points, remaining, expired,
+                        earned_at, expires_at, order_id)))
+                 FROM loyalty_lots WHERE workspace_id = $1 AND contact_id IN (SELECT value FROM json_each($2))
+                 AND (remaining > 0 OR (expired > 0 AND order_id IS NOT NULL))",
+                &raw,
+            )
+            .await?;
+        let mut by_contact: std::collections::HashMap<i64, Vec<LotRow>> = Default::default();
+        for (c, l) in lots {
+            by_contact.entry(c).or_default().push(lot_row(l));
+        }
+        for a in &mut accounts {
+            a.lots = by_contact.remove(&a.contact_id.0).unwrap_or_default();
+        }
+        Ok(accounts)
+    }
+
+    async fn save_loyalty(
+        &mut self,
+        accounts: &[LoyaltyAccountRow],
+        entries: &[LoyaltyEntryRow],
+    ) -> StoreResult<()> {
+        for chunk in accounts.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO loyalty_accounts (workspace_id, contact_id, balance, debt, next_lot, next_expiry) ",
+            );
+            q.push_values(chunk, |mut b, a| {
+                b.push_bind(self.ws)
+                    .push_bind(a.contact_id.0)
+                    .push_bind(a.balance)
+                    .push_bind(a.debt)
+                    .push_bind(a.next_lot)
+                    .push_bind(a.next_expiry);
+            });
+            q.push(
+                " ON CONFLICT (workspace_id, contact_id) DO UPDATE SET balance = excluded.balance,
+                  debt = excluded.debt, next_lot = excluded.next_lot, next_expiry = excluded.next_expiry",
+            );
+            q.build().execute(&mut *self.tx).await.map_err(other)?;
+        }
+        let lots: Vec<(ContactId, &LotRow)> = accounts
+            .iter()
+            .flat_map(|a| a.lots.iter().map(move |l| (a.contact_id, l)))
+            .collect();
+        for chunk in lots.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO loyalty_lots (workspace_id, contact_id, lot_no, points, remaining, expired,
+                 earned_at, expires_at, order_id) ",
+            );
+            q.push_values(chunk, |mut b, (c, l)| {
+                b.push_bind(self.ws)
+                    .push_bind(c.0)
+                    .push_bind(l.lot_no)
+                    .push_bind(l.points)
+                    .push_bind(l.remaining)
+                    .push_bind(l.expired)
+                    .push_bind(l.earned_at)
+                    .push_bind(l.expires_at)
+                    .push_bind(l.order_id.clone());
+            });
+            q.push(
+                " ON CONFLICT (workspace_id, contact_id, lot_no) DO UPDATE SET remaining = excluded.remaining,
+                  expired = excluded.expired",
+            );
+            q.build().execute(&mut *self.tx).await.map_err(other)?;
+        }
+        for chunk in entries.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO loyalty_entries (workspace_id, contact_id, kind, points, at, reason, ref_kind,
+                 ref_id, balance_after, debt_after) ",
+            );
+            q.push_values(chunk, |mut b, e| {
+                b.push_bind(self.ws)
+                    .push_bind(e.contact_id.0)
+                    .push_bind(e.kind.clone())
+                    .push_bind(e.points)
+                    .push_bind(e.at)
+                    .push_bind(e.reason.clone())
+                    .push_bind(e.ref_kind.clone())
+                    .push_bind(e.ref_id.clone())
+                    .push_bind(e.balance_after)
+                    .push_bind(e.debt_after);
+            });
+            q.build().execute(&mut *self.tx).await.map_err(other)?;
+        }
+        Ok(())
+    }
+
+    async fn loyalty_orders(&mut self, ids: &[String]) -> StoreResult<Vec<LoyaltyOrderRow>> {
+        self.packed(
+            "SELECT json_group_array(json_object('order_id', order_id, 'contact_id', contact_id, 'earned', earned,
+                    'paid_total', paid_total, 'kept', kept))
+             FROM loyalty_orders WHERE workspace_id = $1 AND order_id IN (SELECT value FROM json_each($2))",
+            ids,
+        )
+        .await
+    }
+
+    async fn save_loyalty_orders(&mut self, rows: &[LoyaltyOrderRow]) -> StoreResult<()> {
+        for chunk in rows.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO loyalty_orders (workspace_id, order_id, contact_id, earned, paid_total, kept) ",
+            );
+            q.push_values(chunk, |mut b, o| {
+                b.push_bind(self.ws)
+                    .push_bind(o.order_id.clone())
+                    .push_bind(o.contact_id.0)
+                    .push_bind(o.earned)
+                    .push_bind(o.paid_total)
+                    .push_bind(o.kept);
+            });
+            q.push(" ON CONFLICT (workspace_id, order_id) DO UPDATE SET kept = excluded.kept");
+            q.build().execute(&mut *self.tx).await.map_err(other)?;
+        }
+        Ok(())
+    }
+
+    async fn earned_between(
+        &mut self,
+        ids: &[ContactId],
+        from: Micros,
+        until: Micros,
+    ) -> StoreResult<Vec<(ContactId, i64)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let raw: Vec<i64> = ids.iter().map(|c| c.0).collect();
+        let json = serde_json::to_string(&raw).map_err(crate::rows::json)?;
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT contact_id, SUM(points) FROM loyalty_entries
+             WHERE workspace_id = $1 AND contact_id IN (SELECT value FROM json_each($2))
+             AND kind = 'earn' AND at >= $3 AND at < $4 GROUP BY contact_id",
+        )
+        .bind(self.ws)
+        .bind(json)
+        .bind(from)
+        .bind(until)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        Ok(rows.into_iter().map(|(c, p)| (ContactId(c), p)).collect())
+    }
+
+    async fn loyalty_due(&mut self, now: Micros, limit: i64) -> StoreResult<Vec<ContactId>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT contact_id FROM loyalty_accounts
+             WHERE workspace_id = $1 AND next_expiry IS NOT NULL AND next_expiry <= $2
+             ORDER BY next_expiry LIMIT $3",
+        )
+        .bind(self.ws)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        Ok(rows.into_iter().map(|(c,)| ContactId(c)).collect())
+    }
+
+    async fn redemption_by_key(&mut self, key: &str) -> StoreResult<Option<RedemptionRow>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            redemption_columns!(),
+            " FROM loyalty_redemptions WHERE workspace_id = $1 AND idempotency_key = $2"
+        ))
+        .bind(self.ws)
+        .bind(key)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        row.as_ref().map(redemption_row).transpose().map_err(other)
+    }
+
+    async fn insert_redemption(&mut self, r: &RedemptionRow) -> StoreResult<i64> {
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO loyalty_redemptions (workspace_id, contact_id, idempotency_key, points, reward_id,
+             balance_after, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(self.ws)
+        .bind(r.contact_id.0)
+        .bind(&r.idempotency_key)
+        .bind(r.points)
+        .bind(r.reward_id)
+        .bind(r.balance_after)
+        .bind(r.created_at)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        Ok(id)
+    }
+
+    async fn reward(&mut self, id: i64) -> StoreResult<Option<RewardRow>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            reward_columns!(),
+            " FROM rewards WHERE workspace_id = $1 AND id = $2"
+        ))
+        .bind(self.ws)
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        row.as_ref().map(reward_row).transpose().map_err(other)
+    }
+
+    async fn take_reward_stock(&mut self, id: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE rewards SET stock = stock - 1
+             WHERE workspace_id = $1 AND id = $2 AND (stock IS NULL OR stock > 0)",
+        )
+        .bind(self.ws)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_reward(&mut self, r: &RewardRow) -> StoreResult<RewardRow> {
+        let row = sqlx::query(concat!(
+            "INSERT INTO rewards (workspace_id, name, cost_points, stock, valid_from, valid_until,
+             rung_required, active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+            reward_columns!()
+        ))
+        .bind(self.ws)
+        .bind(&r.name)
+        .bind(r.cost_points)
+        .bind(r.stock)
+        .bind(r.valid_from)
+        .bind(r.valid_until)
+        .bind(&r.rung_required)
+        .bind(r.active)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        reward_row(&row).map_err(other)
+    }
+}
+
+fn lot_row(
+    (lot_no, points, remaining, expired, earned_at, expires_at, order_id): PackedLot,
+) -> LotRow {
+    LotRow {
+        lot_no,
+        points,
+        remaining,
+        expired,
+        earned_at,
+        expires_at,
+        order_id,
+    }
+}
+
+#[async_trait]
+impl LoyaltyReader for SqliteStore {
+    async fn loyalty_account(
+        &self,
+        ws: WorkspaceId,
+        id: ContactId,
+    ) -> StoreResult<Option<LoyaltyAccountRow>> {
+        let row: Option<(i64, i64, i64, Option<Micros>)> = sqlx::query_as(
+            "SELECT balance, debt, next_lot, next_expiry FROM loyalty_accounts
+             WHERE workspace_id = $1 AND contact_id = $2",
+        )
+        .bind(ws.0)
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(other)?;
+        Ok(
+            row.map(|(balance, debt, next_lot, next_expiry)| LoyaltyAccountRow {
+                contact_id: id,
+                balance,
+                debt,
+                next_lot,
+                next_expiry,
+                lots: Vec::new(),
+            }),
+        )
+    }
+
+    async fn loyalty_entries(
+        &self,
+        ws: WorkspaceId,
+        id: ContactId,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<LoyaltyEntryRow>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            entry_columns!(),
+            " FROM loyalty_entries WHERE workspace_id = $1 AND contact_id = $2 AND id < $3
+              ORDER BY id DESC LIMIT $4"
+        ))
+        .bind(ws.0)
+        .bind(id.0)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(other)?;
+        rows.iter()
+            .map(entry_row)
+            .collect::<Result<_, _>>()
+            .map_err(other)
+    }
+
+    async fn rewards(&self, ws: WorkspaceId) -> StoreResult<Vec<RewardRow>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            reward_columns!(),
+            " FROM rewards WHERE workspace_id = $1 ORDER BY id"
+        ))
+        .bind(ws.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(other)?;
+        rows.iter()
+            .map(reward_row)
+            .collect::<Result<_, _>>()
+            .map_err(other)
+    }
+}
