@@ -31,7 +31,8 @@ enum Command {
         /// first time at start-up; `off` leaves it to `POST /api/v1/clv/fit`.
         #[arg(long, env = "CLIENTELE_CLV_REFIT_EVERY", default_value = "24h", value_parser = parse_every)]
         clv_refit_every: Every,
-        /// Re-evaluate contacts whose rung or status is due to change this often.
+        /// Re-evaluate contacts whose rung or status is due to change, and expire loyalty
+        /// lots that are due, this often.
         #[arg(long, env = "CLIENTELE_LADDER_EVERY", default_value = "60s", value_parser = parse_every)]
         ladder_every: Every,
     },

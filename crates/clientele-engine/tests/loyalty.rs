@@ -339,7 +339,45 @@ async fn earn_rules_apply_from_their_version_on(db: TestDb) {
     assert_eq!(books(s, &ws, lan).await, (0, 0));
 }
 
+async fn the_day_cap_limits_what_one_day_earns(db: TestDb) {
+    let ws = db.workspace("shop").await;
+    let s = db.store.as_ref();
+    let now = now_micros();
+    let rules = EarnRules::from_json(&json!({"caps": {"per_day": 15}})).unwrap();
+    set_rules(s, ws.id, &rules, now).await.unwrap();
+    let day = now - 3 * DAY;
+    let at = |h: i64| format_instant(day - day.rem_euclid(DAY) + h * 3_600_000_000);
+    ingest_ok(
+        s,
+        &ws,
+        &[
+            paid("p1", "lan", "o1", 1_000, &at(9)),
+            paid("p2", "lan", "o2", 1_000, &at(10)),
+        ],
+    )
+    .await;
+    let lan = by_external_id(s, &ws, "lan").await;
+    assert_eq!(
+        books(s, &ws, lan).await,
+        (15, 0),
+        "10, then 5 under the cap"
+    );
+    ingest_ok(s, &ws, &[paid("p3", "lan", "o3", 1_000, &at(11))]).await;
+    assert_eq!(
+        books(s, &ws, lan).await,
+        (15, 0),
+        "a later batch the same day earns nothing"
+    );
+    ingest_ok(s, &ws, &[paid("p4", "lan", "o4", 1_000, &at(25))]).await;
+    assert_eq!(
+        books(s, &ws, lan).await,
+        (25, 0),
+        "the next day earns again"
+    );
+}
+
 both_backends!(
+    the_day_cap_limits_what_one_day_earns,
     paid_orders_earn_one_point_per_whole_unit,
     refunds_and_cancellations_take_back_their_share,
     reversing_spent_points_records_a_debt_that_earnings_repay,

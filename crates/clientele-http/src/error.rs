@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use clientele_core::FieldError;
 use clientele_engine::clv::ClvError;
 use clientele_engine::contacts::ContactError;
+use clientele_engine::loyalty::LoyaltyError;
 use clientele_store::StoreError;
 use serde::Serialize;
 
@@ -31,6 +32,17 @@ pub enum ApiError {
     /// The request contradicts stored state.
     #[error("{0}")]
     Conflict(FieldError),
+    /// A state the request cannot be carried out in, with its own problem type
+    /// (`insufficient-points`, `out-of-stock`…).
+    #[error("{detail}")]
+    Refused {
+        /// The problem type's last segment.
+        slug: &'static str,
+        /// Its title.
+        title: &'static str,
+        /// What happened this time.
+        detail: String,
+    },
     /// The body is over the limit.
     #[error("the request body is larger than {0} bytes")]
     TooLarge(usize),
@@ -75,6 +87,7 @@ impl ApiError {
                 "Invalid field",
             ),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Self::Refused { slug, title, .. } => (StatusCode::CONFLICT, slug, title),
             Self::TooLarge(_) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too-large",
@@ -140,6 +153,29 @@ impl From<ContactError> for ApiError {
                 format!("already belongs to contact {existing}"),
             )),
             ContactError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<LoyaltyError> for ApiError {
+    fn from(e: LoyaltyError) -> Self {
+        let refused = |slug, title, e: &LoyaltyError| Self::Refused {
+            slug,
+            title,
+            detail: e.to_string(),
+        };
+        match e {
+            LoyaltyError::Store(s) => s.into(),
+            LoyaltyError::NotFound => Self::NotFound("contact"),
+            LoyaltyError::Invalid(f) => Self::Invalid(f),
+            LoyaltyError::Insufficient(_) => {
+                refused("insufficient-points", "Insufficient points", &e)
+            }
+            LoyaltyError::OutOfStock => refused("out-of-stock", "Out of stock", &e),
+            LoyaltyError::Unavailable(_) => refused("reward-unavailable", "Reward unavailable", &e),
+            LoyaltyError::KeyReused => {
+                refused("idempotency-key-reused", "Idempotency key reused", &e)
+            }
         }
     }
 }

@@ -51,6 +51,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(handlers::contacts::routes())
         .merge(handlers::events::routes())
         .merge(handlers::ladder::routes())
+        .merge(handlers::loyalty::routes())
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.

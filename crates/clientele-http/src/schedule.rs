@@ -52,7 +52,8 @@ async fn refit_one(store: &dyn Store, ws: &Workspace) {
 const DUE_BATCH: i64 = 5_000;
 
 /// Every `every`, re-evaluate the contacts of every workspace whose rung or status is due to
-/// change (only those: `contact_ladder.due_at` says who), in batches until none is left.
+/// change (only those: `contact_ladder.due_at` says who), in batches until none is left, and
+/// expire the loyalty lots that are due (`loyalty_accounts.next_expiry` says whose).
 pub async fn ladder_forever(store: Arc<dyn Store>, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -91,6 +92,14 @@ pub async fn ladder_forever(store: Arc<dyn Store>, every: Duration) {
             }
             if total > 0 {
                 tracing::info!(workspace = %ws.name, contacts = total, ms = started.elapsed().as_millis() as u64, "ladder: due contacts re-evaluated");
+            }
+            // Points lots due to expire, on the same tick: only accounts that are due.
+            match clientele_engine::loyalty::expire_due(store.as_ref(), ws.id, now_micros()).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(workspace = %ws.name, accounts = n, "loyalty: lots expired")
+                }
+                Err(e) => tracing::error!(workspace = %ws.name, error = %e, "loyalty expiry"),
             }
         }
     }

@@ -232,16 +232,18 @@ impl<'a> Earner<'a> {
         }
         let day = local_epoch_day(at, &self.tz).map_or(at.div_euclid(DAY), i64::from);
         let key = (contact, day);
-        if !totals.contains_key(&key) {
-            let start = day_start(day, &self.tz);
-            let earned = tx
-                .earned_between(&[contact], start, day_start(day + 1, &self.tz))
+        let so_far = match totals.get(&key) {
+            Some(&n) => n,
+            None => tx
+                .earned_between(
+                    &[contact],
+                    day_start(day, &self.tz),
+                    day_start(day + 1, &self.tz),
+                )
                 .await?
                 .first()
-                .map_or(0, |(_, p)| *p);
-            totals.insert(key, earned);
-        }
-        let so_far = totals[&key];
+                .map_or(0, |(_, p)| *p),
+        };
         let allowed = under_day_cap(self.rules, points, so_far);
         totals.insert(key, so_far + allowed);
         Ok(allowed)

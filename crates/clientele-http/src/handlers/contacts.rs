@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::contact_id;
+use super::{contact_id, parse_cursor, parse_limit};
 use crate::auth::Auth;
 use crate::json::JsonBody;
 use crate::{ApiError, AppState};
@@ -31,9 +31,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_timeline))
         .routes(routes!(get_metrics))
 }
-
-const DEFAULT_LIMIT: i64 = 50;
-const MAX_LIMIT: i64 = 500;
 
 /// A page of results.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -62,28 +59,6 @@ pub struct SearchParams {
     limit: Option<String>,
     /// Cursor from the previous page.
     cursor: Option<String>,
-}
-
-fn parse_limit(raw: Option<&str>) -> Result<i64, ApiError> {
-    match raw {
-        None => Ok(DEFAULT_LIMIT),
-        Some(s) => match s.parse::<i64>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            _ => Err(FieldError::new(
-                "limit",
-                format!("must be a whole number from 1 to {MAX_LIMIT}"),
-            )
-            .into()),
-        },
-    }
-}
-
-fn parse_cursor(raw: Option<&str>) -> Result<Option<i64>, ApiError> {
-    raw.map(|s| {
-        s.parse::<i64>()
-            .map_err(|_| FieldError::new("cursor", "is not a cursor from a previous page").into())
-    })
-    .transpose()
 }
 
 fn region(ws: &Workspace) -> Region {
