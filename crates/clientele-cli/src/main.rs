@@ -1,4 +1,5 @@
-//! The `clientele` binary: serve, demo, workspace and token management, import, rebuild.
+//! The `clientele` binary: serve, demo, workspace and token management, import, rebuild,
+//! ladder, loyalty and CLV.
 
 mod clv;
 mod clv_input;
@@ -6,6 +7,7 @@ mod clv_plot;
 mod commands;
 mod db;
 mod ladder;
+mod loyalty;
 
 use clap::{Parser, Subcommand};
 
@@ -71,6 +73,11 @@ enum Command {
     Migrate,
     /// The loyalty ladder: contacts and revenue per rung and status, or one line per contact.
     Ladder(ladder::LadderArgs),
+    /// The loyalty points ledger: a contact's balance or history; expire due lots now.
+    Loyalty {
+        #[command(subcommand)]
+        command: loyalty::LoyaltyCommand,
+    },
     /// Customer-lifetime-value models (BG/NBD, Pareto/NBD, modified BG/NBD, Gamma-Gamma).
     Clv {
         #[command(subcommand)]

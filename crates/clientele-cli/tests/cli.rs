@@ -331,7 +331,38 @@ async fn ladder_prints_the_funnel_and_the_contacts(db: TestDb) {
     assert!(stderr(&o).contains("rungs[0].rung"), "{}", stderr(&o));
 }
 
+async fn loyalty_shows_balances_and_history(db: TestDb) {
+    clientele(&db, &["workspace", "create", "shop"]);
+    clientele(&db, &["import", "orders", SAMPLE, "--format", "cdnow"]);
+    // Customer 4's four 1997 orders earned 29 + 29 + 14 + 26 points, expired a year later.
+    let o = clientele(&db, &["loyalty", "history", "00004"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id,at,kind,points,balance_after,debt_after,reason,reference"
+    );
+    let points = |kind: &str| -> i64 {
+        lines[1..]
+            .iter()
+            .filter(|l| l.split(',').nth(2) == Some(kind))
+            .map(|l| l.split(',').nth(3).unwrap().parse::<i64>().unwrap())
+            .sum()
+    };
+    assert_eq!((points("earn"), points("expire")), (98, -98), "{out}");
+    let o = clientele(&db, &["loyalty", "balance", "00004"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("balance      0"), "{}", stdout(&o));
+    let o = clientele(&db, &["loyalty", "expire-now"]);
+    assert_eq!(stdout(&o).trim(), "shop: 0 accounts had lots expire");
+    let o = clientele(&db, &["loyalty", "balance", "nobody"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("nobody"), "{}", stderr(&o));
+}
+
 both_backends!(
+    loyalty_shows_balances_and_history,
     ladder_prints_the_funnel_and_the_contacts,
     clv_fits_a_workspaces_purchases_from_the_database,
     the_server_refits_lifetime_value_on_its_schedule,
