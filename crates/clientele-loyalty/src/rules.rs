@@ -78,6 +78,8 @@ pub struct Caps {
 /// A validated set of earn rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EarnRules {
+    /// Whether orders earn points at all (a shop may run without a programme).
+    pub enabled: bool,
     /// Points per whole unit of the base currency of a paid order's total.
     pub points_per_unit: Rate,
     /// Months after which a lot of earned points expires.
@@ -138,6 +140,7 @@ impl EarnRules {
             obj,
             "",
             &[
+                "enabled",
                 "points_per_unit",
                 "expiry_months",
                 "multipliers",
@@ -145,6 +148,12 @@ impl EarnRules {
                 "caps",
             ],
         )?;
+        let enabled = match obj.get("enabled") {
+            None => true,
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| err("enabled", "true or false is expected"))?,
+        };
         let points_per_unit = match obj.get("points_per_unit") {
             None => Rate::ONE,
             Some(v) => rate(v, "points_per_unit", false)?,
@@ -187,6 +196,7 @@ impl EarnRules {
             caps.per_day = cap("per_day")?;
         }
         Ok(Self {
+            enabled,
             points_per_unit,
             expiry_months,
             multipliers,
@@ -207,6 +217,7 @@ impl EarnRules {
             .map(|n| ((*n).to_owned(), json!(self.bonuses.get(n))))
             .collect();
         json!({
+            "enabled": self.enabled,
             "points_per_unit": self.points_per_unit.as_f64(),
             "expiry_months": self.expiry_months,
             "multipliers": multipliers,

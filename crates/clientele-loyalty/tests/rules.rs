@@ -100,6 +100,7 @@ fn bad_rules_name_the_path() {
         (json!({"caps": {"per_day": 0}}), "caps.per_day"),
         (json!({"caps": {"per_week": 10}}), "caps.per_week"),
         (json!({"points": 1}), "points"),
+        (json!({"enabled": "yes"}), "enabled"),
         (json!([1]), ""),
     ];
     for (doc, path) in cases {

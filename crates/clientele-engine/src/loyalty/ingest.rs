@@ -1,6 +1,8 @@
 //! Points moved by accepted events, in the ingest transaction: a paid order earns once (on
 //! the rules of that moment), a refund or cancellation takes back its share exactly once,
-//! survey answers and reviews earn their bonuses. Lots past their expiry go first.
+//! survey answers and reviews earn their bonuses. Lots past their expiry go first. With
+//! the programme switched off (`enabled = false`) nothing is earned, but refunds still take
+//! back what was.
 
 use std::collections::{HashMap, HashSet};
 
@@ -42,13 +44,22 @@ pub async fn on_events(
         return Ok(());
     }
     let (_, rules) = active_rules(tx, now).await?;
-    let orders = tx.load_orders(&order_ids).await?;
+    // Switched off: nothing is earned, but what was earned is still taken back on refund.
+    let bonus_events = if rules.enabled {
+        bonus_events
+    } else {
+        Vec::new()
+    };
+    let mut orders = tx.load_orders(&order_ids).await?;
     let known: HashMap<String, LoyaltyOrderRow> = tx
         .loyalty_orders(&order_ids)
         .await?
         .into_iter()
         .map(|o| (o.order_id.clone(), o))
         .collect();
+    if !rules.enabled {
+        orders.retain(|o| known.contains_key(&o.order_id));
+    }
     let mut contacts: Vec<ContactId> = orders.iter().map(|o| o.contact_id).collect();
     contacts.extend(bonus_events.iter().map(|(e, _)| e.contact_id));
     contacts.sort_unstable();
