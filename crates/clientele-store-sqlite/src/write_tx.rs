@@ -49,11 +49,22 @@ where
 pub struct SqliteWriteTx {
     pub(crate) tx: Transaction<'static, Sqlite>,
     pub(crate) ws: i64,
+    /// This process's writer turn, released when the transaction is gone (fields drop in
+    /// order).
+    _turn: tokio::sync::OwnedMutexGuard<()>,
 }
 
 impl SqliteWriteTx {
-    pub fn new(tx: Transaction<'static, Sqlite>, ws: WorkspaceId) -> Self {
-        Self { tx, ws: ws.0 }
+    pub fn new(
+        tx: Transaction<'static, Sqlite>,
+        ws: WorkspaceId,
+        turn: tokio::sync::OwnedMutexGuard<()>,
+    ) -> Self {
+        Self {
+            tx,
+            ws: ws.0,
+            _turn: turn,
+        }
     }
 
     /// [`packed`] inside this transaction.
