@@ -186,6 +186,48 @@ async fn earn_rules_and_rewards_are_managed_through_the_api(db: TestDb) {
     assert!(p["type"].as_str().unwrap().ends_with("out-of-stock"), "{p}");
     let (_, list) = app.get("/api/v1/loyalty/rewards").await;
     assert_eq!(list["items"][0]["stock"], 0);
+
+    // A shopper cannot take a reward kept for clients; unknown rungs are refused.
+    let (s, e) = app
+        .post(
+            "/api/v1/loyalty/rewards",
+            &json!({"name": "Lounge", "cost_points": 5, "rung_required": "vip"}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["field"].as_str()),
+        (422, Some("rung_required")),
+        "{e}"
+    );
+    let (_, lounge) = app
+        .post(
+            "/api/v1/loyalty/rewards",
+            &json!({"name": "Lounge", "cost_points": 5, "rung_required": "client"}),
+        )
+        .await;
+    let (s, p) = app
+        .post(
+            &path,
+            &json!({"points": 5, "idempotency_key": "l1", "reward_id": lounge["id"]}),
+        )
+        .await;
+    assert_eq!(s, 409, "{p}");
+    assert!(
+        p["type"].as_str().unwrap().ends_with("reward-unavailable"),
+        "{p}"
+    );
+    assert!(p["detail"].as_str().unwrap().contains("client"), "{p}");
+    let (s, p) = app
+        .post(
+            &path,
+            &json!({"points": 4, "idempotency_key": "l2", "reward_id": lounge["id"]}),
+        )
+        .await;
+    assert_eq!(
+        (s, p["field"].as_str()),
+        (422, Some("points")),
+        "the price is the reward's: {p}"
+    );
     app.stop().await;
 }
 
