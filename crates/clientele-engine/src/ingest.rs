@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use clientele_core::contact::{ContactFields, ContactKind, ContactRef, IdentityKey};
 use clientele_core::event::EventKind;
 use clientele_core::event::{ValidEvent, peek_id};
-use clientele_core::order::ProjectionInput;
+use clientele_core::order::{OrderState, ProjectionInput};
 use clientele_core::{ContactId, FieldError};
 use clientele_store::{NewEvent, Store, StoreResult, Workspace, WriteTx, now_micros};
 use rayon::prelude::*;
@@ -171,7 +171,7 @@ pub async fn ingest(
     }
 
     tx.insert_events(&rows).await?;
-    project(&mut *tx, &inputs).await?;
+    let orders = project(&mut *tx, &inputs).await?;
     // Rung and status move in the same transaction as the events that move them.
     let mut touched: Vec<ContactId> = rows
         .iter()
@@ -181,7 +181,7 @@ pub async fn ingest(
     touched.dedup();
     crate::ladder::reclassify(&mut *tx, &touched, received_at).await?;
     // Points too: earned on payment, taken back on refund, in the same transaction.
-    crate::loyalty::on_events(&mut *tx, ws, &rows, received_at).await?;
+    crate::loyalty::on_events(&mut *tx, ws, &rows, &orders, received_at).await?;
     tx.commit().await?;
     Ok(results
         .into_iter()
@@ -262,10 +262,14 @@ async fn resolve_contacts(
     Ok(map)
 }
 
-/// Fold appended events into orders and metrics, loading only the rows they touch.
-pub async fn project(tx: &mut dyn WriteTx, inputs: &[ProjectionInput]) -> StoreResult<()> {
+/// Fold appended events into orders and metrics, loading only the rows they touch; returns
+/// the orders the events touched, as saved.
+pub async fn project(
+    tx: &mut dyn WriteTx,
+    inputs: &[ProjectionInput],
+) -> StoreResult<Vec<OrderState>> {
     if inputs.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let order_ids: Vec<String> = inputs
         .iter()
@@ -289,5 +293,6 @@ pub async fn project(tx: &mut dyn WriteTx, inputs: &[ProjectionInput]) -> StoreR
     }
     let (orders, metrics) = projection.finish();
     tx.save_orders(&orders).await?;
-    tx.save_metrics(&metrics).await
+    tx.save_metrics(&metrics).await?;
+    Ok(orders)
 }

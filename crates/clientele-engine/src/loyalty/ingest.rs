@@ -18,11 +18,13 @@ use clientele_store::{LoyaltyOrderRow, NewEvent, StoreResult, Workspace, WriteTx
 use super::accounts::Books;
 use super::{active_rules, expiry_of};
 
-/// Apply the loyalty effects of `events` (just appended and projected) at `now`.
+/// Apply the loyalty effects of `events` (just appended) at `now`; `projected` are the
+/// orders they touched, as the projection saved them.
 pub async fn on_events(
     tx: &mut dyn WriteTx,
     ws: &Workspace,
     events: &[NewEvent],
+    projected: &[OrderState],
     now: Micros,
 ) -> StoreResult<()> {
     let order_ids: Vec<String> = events
@@ -50,7 +52,12 @@ pub async fn on_events(
     } else {
         Vec::new()
     };
-    let mut orders = tx.load_orders(&order_ids).await?;
+    let wanted: HashSet<&str> = order_ids.iter().map(String::as_str).collect();
+    let mut orders: Vec<OrderState> = projected
+        .iter()
+        .filter(|o| wanted.contains(o.order_id.as_str()))
+        .cloned()
+        .collect();
     let known: HashMap<String, LoyaltyOrderRow> = tx
         .loyalty_orders(&order_ids)
         .await?
