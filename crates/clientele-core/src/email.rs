@@ -28,6 +28,19 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The mailbox that receives the mail: `+` sub-addresses removed, and for providers
+    /// that ignore dots (Gmail) the dots too. Two addresses with the same mailbox belong to
+    /// one person — what referral abuse checks compare; identity matching does not, since
+    /// shops do see them as different logins.
+    pub fn mailbox(&self) -> String {
+        let (local, domain) = self.0.rsplit_once('@').unwrap_or((&self.0, ""));
+        let local = local.split('+').next().unwrap_or(local);
+        match domain {
+            "gmail.com" | "googlemail.com" => format!("{}@gmail.com", local.replace('.', "")),
+            _ => format!("{local}@{domain}"),
+        }
+    }
 }
 
 impl FromStr for Email {
@@ -46,6 +59,22 @@ mod tests {
         assert_eq!(
             Email::parse("  Lan.Nguyen@Example.VN ").unwrap().as_str(),
             "lan.nguyen@example.vn"
+        );
+    }
+
+    #[test]
+    fn mailboxes_ignore_sub_addresses_and_gmail_dots() {
+        let mailbox = |s: &str| Email::parse(s).unwrap().mailbox();
+        assert_eq!(
+            mailbox("Lan.Nguyen+shop@GoogleMail.com"),
+            "lannguyen@gmail.com"
+        );
+        assert_eq!(mailbox("l.a.n.nguyen@gmail.com"), "lannguyen@gmail.com");
+        assert_eq!(mailbox("lan+x@example.vn"), "lan@example.vn");
+        // Dots matter elsewhere.
+        assert_ne!(
+            mailbox("lan.nguyen@example.vn"),
+            mailbox("lannguyen@example.vn")
         );
     }
 

@@ -119,6 +119,8 @@ pub struct ValidEvent {
     pub amount: Option<i64>,
     /// Interaction type, for interactions.
     pub detail: Option<String>,
+    /// The coupon code an order names, as typed.
+    pub coupon: Option<String>,
     /// The `data` object as received, as JSON text.
     pub data: String,
     /// SHA-256 of the canonical JSON of the whole envelope: the idempotency fingerprint.
@@ -135,6 +137,7 @@ struct OrderData {
     lines: Vec<OrderLine>,
     recipient: Option<Value>,
     account: Option<Value>,
+    coupon: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -237,6 +240,7 @@ impl ValidEvent {
             order_id: None,
             amount: None,
             detail: None,
+            coupon: None,
             data: String::new(),
             body_hash: fingerprint(value),
         };
@@ -245,6 +249,9 @@ impl ValidEvent {
         Ok(event)
     }
 }
+
+/// The longest coupon code an order may name.
+const MAX_COUPON: usize = 64;
 
 /// The keys an envelope may have.
 const ENVELOPE_FIELDS: [&str; 5] = ["id", "kind", "occurred_at", "contact", "data"];
@@ -278,8 +285,17 @@ fn parse_data(event: &mut ValidEvent, data: &Value, ctx: &EventContext) -> Resul
                 event.account =
                     Some(ContactRef::from_json(a, ctx.region).map_err(|e| e.within("account"))?);
             }
+            if let Some(code) = &d.coupon
+                && (code.trim().is_empty() || code.len() > MAX_COUPON)
+            {
+                return Err(FieldError::new(
+                    "coupon",
+                    format!("a coupon code of 1 to {MAX_COUPON} characters is expected"),
+                ));
+            }
             event.order_id = Some(d.order_id);
             event.amount = Some(d.total);
+            event.coupon = d.coupon;
         }
         EventKind::OrderRefunded => {
             let d: RefundData = serde_path_to_error::deserialize(data).map_err(from_serde_path)?;

@@ -5,6 +5,7 @@ use clientele_core::contact::{
     ConsentInput, ContactFields, ContactInput, ContactKind, IdentityKind,
 };
 use clientele_core::phone::Region;
+use clientele_core::time::Micros;
 use clientele_core::{ContactId, FieldError};
 use clientele_store::{Store, StoreError, Workspace, WriteTx, now_micros};
 
@@ -63,6 +64,19 @@ pub async fn create(
     ws: &Workspace,
     input: ContactInput,
 ) -> Result<ContactId, ContactError> {
+    let mut tx = store.begin_write(ws.id).await?;
+    let id = create_in(&mut *tx, ws, input, now_micros()).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Create a contact inside a transaction that may do more (a referral sign-up).
+pub(crate) async fn create_in(
+    tx: &mut dyn WriteTx,
+    ws: &Workspace,
+    input: ContactInput,
+    now: Micros,
+) -> Result<ContactId, ContactError> {
     let fields = input.apply(
         ContactFields {
             custom: serde_json::json!({}),
@@ -70,13 +84,10 @@ pub async fn create(
         },
         region(ws),
     )?;
-    let mut tx = store.begin_write(ws.id).await?;
-    check_identities(&mut *tx, &fields, None).await?;
-    let id = tx
-        .insert_contacts(std::slice::from_ref(&fields), now_micros())
-        .await?[0];
-    tx.commit().await?;
-    Ok(id)
+    check_identities(tx, &fields, None).await?;
+    Ok(tx
+        .insert_contacts(std::slice::from_ref(&fields), now)
+        .await?[0])
 }
 
 /// Apply a patch to a live contact.

@@ -164,6 +164,7 @@ pub async fn ingest(
             order_id: ev.order_id,
             amount: ev.amount,
             detail: ev.detail,
+            coupon: ev.coupon,
             data: ev.data,
             body_hash: ev.body_hash,
             received_at,
@@ -180,13 +181,39 @@ pub async fn ingest(
     touched.sort_unstable();
     touched.dedup();
     crate::ladder::reclassify(&mut *tx, &touched, received_at).await?;
-    // Points too: earned on payment, taken back on refund, in the same transaction.
+    // Points too: earned on payment, taken back on refund, in the same transaction; so are
+    // coupon uses and referral conversions.
     crate::loyalty::on_events(&mut *tx, ws, &rows, &orders, received_at).await?;
+    crate::loyalty::coupons::on_events(&mut *tx, &rows).await?;
+    let converted =
+        crate::loyalty::referrals::on_events(&mut *tx, ws, &rows, &orders, received_at).await?;
+    if !converted.is_empty() {
+        // The referrers' own events: appended, projected and placed on the ladder like
+        // any other, so `referrals_converted` counts them.
+        tx.insert_events(&converted).await?;
+        let inputs: Vec<ProjectionInput> = converted.iter().map(projection_input).collect();
+        project(&mut *tx, &inputs).await?;
+        let referrers: Vec<ContactId> = converted.iter().map(|e| e.contact_id).collect();
+        crate::ladder::reclassify(&mut *tx, &referrers, received_at).await?;
+    }
     tx.commit().await?;
     Ok(results
         .into_iter()
         .map(|r| r.expect("every item gets a result"))
         .collect())
+}
+
+fn projection_input(e: &NewEvent) -> ProjectionInput {
+    ProjectionInput {
+        kind: EventKind::parse(e.kind).expect("appended events have known kinds"),
+        occurred_at: e.occurred_at,
+        contact_id: e.contact_id,
+        recipient_id: e.recipient_id,
+        account_id: e.account_id,
+        order_id: e.order_id.clone(),
+        amount: e.amount,
+        detail: e.detail.clone(),
+    }
 }
 
 fn repeat(id: String, same_body: bool) -> ItemResult {

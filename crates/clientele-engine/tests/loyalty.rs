@@ -206,6 +206,7 @@ async fn concurrent_redemptions_never_oversell_a_reward(db: TestDb) {
             valid_until: None,
             rung_required: None,
             active: true,
+            coupon: None,
         },
     )
     .await

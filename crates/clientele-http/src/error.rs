@@ -176,6 +176,7 @@ impl From<LoyaltyError> for ApiError {
             LoyaltyError::KeyReused => {
                 refused("idempotency-key-reused", "Idempotency key reused", &e)
             }
+            LoyaltyError::Referral(ref r) => refused(r.slug(), "Referral refused", &e),
         }
     }
 }

@@ -39,6 +39,10 @@ pub fn router(store: Arc<dyn Store>) -> Router {
         axum::routing::get(move || async move { axum::Json((*doc).clone()) }),
     )
     .route("/healthz", axum::routing::get(handlers::health::healthz))
+    .route(
+        "/r/{code}",
+        axum::routing::get(handlers::referrals::landing),
+    )
     .layer(DefaultBodyLimit::max(MAX_BODY))
     .layer(TraceLayer::new_for_http())
     .with_state(AppState { store })
@@ -49,9 +53,11 @@ fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base())
         .merge(handlers::clv::routes())
         .merge(handlers::contacts::routes())
+        .merge(handlers::coupons::routes())
         .merge(handlers::events::routes())
         .merge(handlers::ladder::routes())
         .merge(handlers::loyalty::routes())
+        .merge(handlers::referrals::routes())
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.

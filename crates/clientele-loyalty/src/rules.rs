@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use clientele_ladder::Rung;
 use serde_json::{Map, Value as Json, json};
 
+use crate::coupon::Template;
+
 /// The rules every new workspace starts with.
 pub const DEFAULT_TOML: &str = include_str!("default_earn_rules.toml");
 
@@ -75,6 +77,121 @@ pub struct Caps {
     pub per_day: Option<i64>,
 }
 
+/// What one side of a converted referral receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferralReward {
+    /// Points, in a lot that expires like earned ones.
+    Points(i64),
+    /// A single-use coupon issued to the contact.
+    Coupon(Template),
+}
+
+impl ReferralReward {
+    fn from_json(v: &Json, path: &str) -> Result<Self, RuleError> {
+        let obj = object(v, path)?;
+        known_fields(obj, path, &["points", "coupon"])?;
+        match (obj.get("points"), obj.get("coupon")) {
+            (Some(p), None) => Ok(Self::Points(points(p, &format!("{path}.points"), true)?)),
+            (None, Some(c)) => Template::from_json(c)
+                .map(Self::Coupon)
+                .map_err(|(f, r)| err(format!("{path}.coupon.{f}").trim_end_matches('.'), r)),
+            _ => Err(err(path, "either points or coupon is expected")),
+        }
+    }
+
+    fn to_json(self) -> Json {
+        match self {
+            Self::Points(p) => json!({ "points": p }),
+            Self::Coupon(t) => json!({ "coupon": t.to_json() }),
+        }
+    }
+}
+
+/// The referral programme: who is rewarded with what when a referee's first order is paid
+/// within the attribution window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferralRules {
+    /// Whether referrals are attributed and rewarded.
+    pub enabled: bool,
+    /// Days after the sign-up within which the first paid order converts the referral.
+    pub window_days: u32,
+    /// The referrer's reward.
+    pub referrer: ReferralReward,
+    /// The referee's reward.
+    pub referee: ReferralReward,
+    /// Where a referral link sends people (`ref=CODE` is added); none: Clientele's own page.
+    pub landing_url: Option<String>,
+}
+
+impl ReferralRules {
+    fn from_json(v: &Json) -> Result<Self, RuleError> {
+        let defaults = default_referrals();
+        let obj = object(v, "referrals")?;
+        known_fields(
+            obj,
+            "referrals",
+            &[
+                "enabled",
+                "window_days",
+                "referrer",
+                "referee",
+                "landing_url",
+            ],
+        )?;
+        let enabled = match obj.get("enabled") {
+            None => true,
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| err("referrals.enabled", "true or false is expected"))?,
+        };
+        let window_days = match obj.get("window_days") {
+            None => defaults.window_days,
+            Some(v) => match v.as_u64() {
+                Some(n @ 1..=3650) => n as u32,
+                _ => {
+                    return Err(err(
+                        "referrals.window_days",
+                        "a whole number of days, 1 to 3650",
+                    ));
+                }
+            },
+        };
+        let side = |name: &str, default: ReferralReward| match obj.get(name) {
+            None => Ok(default),
+            Some(v) => ReferralReward::from_json(v, &format!("referrals.{name}")),
+        };
+        let landing_url = match obj.get("landing_url") {
+            None | Some(Json::Null) => None,
+            Some(Json::String(u)) if u.starts_with("https://") || u.starts_with("http://") => {
+                Some(u.clone())
+            }
+            Some(_) => {
+                return Err(err(
+                    "referrals.landing_url",
+                    "an http:// or https:// address is expected",
+                ));
+            }
+        };
+        Ok(Self {
+            enabled,
+            window_days,
+            referrer: side("referrer", defaults.referrer)?,
+            referee: side("referee", defaults.referee)?,
+            landing_url,
+        })
+    }
+
+    fn to_json(&self) -> Json {
+        json!({
+            "enabled": self.enabled,
+            "window_days": self.window_days,
+            "referrer": self.referrer.to_json(),
+            "referee": self.referee.to_json(),
+            "landing_url": self.landing_url,
+        })
+    }
+}
+
 /// A validated set of earn rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EarnRules {
@@ -90,6 +207,8 @@ pub struct EarnRules {
     pub bonuses: Bonuses,
     /// Caps.
     pub caps: Caps,
+    /// The referral programme.
+    pub referrals: ReferralRules,
 }
 
 /// Earn rules that do not pass the checks: where, and why.
@@ -116,6 +235,17 @@ const MAX_POINTS: i64 = 1_000_000_000;
 impl Default for EarnRules {
     fn default() -> Self {
         Self::from_toml(DEFAULT_TOML).expect("the shipped earn rules pass their own checks")
+    }
+}
+
+/// What a document without a `[referrals]` table gets (the shipped defaults spell it out).
+fn default_referrals() -> ReferralRules {
+    ReferralRules {
+        enabled: true,
+        window_days: 60,
+        referrer: ReferralReward::Points(200),
+        referee: ReferralReward::Points(100),
+        landing_url: None,
     }
 }
 
@@ -146,6 +276,7 @@ impl EarnRules {
                 "multipliers",
                 "bonuses",
                 "caps",
+                "referrals",
             ],
         )?;
         let enabled = match obj.get("enabled") {
@@ -195,6 +326,10 @@ impl EarnRules {
             caps.per_order = cap("per_order")?;
             caps.per_day = cap("per_day")?;
         }
+        let referrals = match obj.get("referrals") {
+            None => default_referrals(),
+            Some(r) => ReferralRules::from_json(r)?,
+        };
         Ok(Self {
             enabled,
             points_per_unit,
@@ -202,6 +337,7 @@ impl EarnRules {
             multipliers,
             bonuses,
             caps,
+            referrals,
         })
     }
 
@@ -223,6 +359,7 @@ impl EarnRules {
             "multipliers": multipliers,
             "bonuses": bonuses,
             "caps": {"per_order": self.caps.per_order, "per_day": self.caps.per_day},
+            "referrals": self.referrals.to_json(),
         })
     }
 

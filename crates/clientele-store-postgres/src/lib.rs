@@ -3,6 +3,7 @@
 //! while other workspaces write in parallel.
 
 mod clv;
+mod coupons_referrals;
 mod ladder;
 mod loyalty;
 mod reader;

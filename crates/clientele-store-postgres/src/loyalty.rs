@@ -22,12 +22,12 @@ macro_rules! entry_columns {
 }
 macro_rules! reward_columns {
     () => {
-        "id, name, cost_points, stock, valid_from, valid_until, rung_required, active"
+        "id, name, cost_points, stock, valid_from, valid_until, rung_required, active, coupon"
     };
 }
 macro_rules! redemption_columns {
     () => {
-        "id, contact_id, idempotency_key, points, reward_id, balance_after, created_at"
+        "id, contact_id, idempotency_key, points, reward_id, balance_after, created_at, coupon_code"
     };
 }
 
@@ -56,6 +56,7 @@ fn reward_row(r: &sqlx::postgres::PgRow) -> Result<RewardRow, sqlx::Error> {
         valid_until: r.try_get(5)?,
         rung_required: r.try_get(6)?,
         active: r.try_get(7)?,
+        coupon: r.try_get(8)?,
     })
 }
 
@@ -68,6 +69,7 @@ fn redemption_row(r: &sqlx::postgres::PgRow) -> Result<RedemptionRow, sqlx::Erro
         reward_id: r.try_get(4)?,
         balance_after: r.try_get(5)?,
         created_at: r.try_get(6)?,
+        coupon_code: r.try_get(7)?,
     })
 }
 
@@ -323,7 +325,7 @@ impl LoyaltyWrite for PgWriteTx {
     async fn insert_redemption(&mut self, r: &RedemptionRow) -> StoreResult<i64> {
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO loyalty_redemptions (workspace_id, contact_id, idempotency_key, points, reward_id,
-             balance_after, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+             balance_after, created_at, coupon_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(self.ws)
         .bind(r.contact_id.0)
@@ -332,6 +334,7 @@ impl LoyaltyWrite for PgWriteTx {
         .bind(r.reward_id)
         .bind(r.balance_after)
         .bind(r.created_at)
+        .bind(&r.coupon_code)
         .fetch_one(&mut *self.tx)
         .await
         .map_err(other)?;
@@ -368,7 +371,7 @@ impl LoyaltyWrite for PgWriteTx {
     async fn insert_reward(&mut self, r: &RewardRow) -> StoreResult<RewardRow> {
         let row = sqlx::query(concat!(
             "INSERT INTO rewards (workspace_id, name, cost_points, stock, valid_from, valid_until,
-             rung_required, active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+             rung_required, active, coupon) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
             reward_columns!()
         ))
         .bind(self.ws)
@@ -379,6 +382,7 @@ impl LoyaltyWrite for PgWriteTx {
         .bind(r.valid_until)
         .bind(&r.rung_required)
         .bind(r.active)
+        .bind(&r.coupon)
         .fetch_one(&mut *self.tx)
         .await
         .map_err(other)?;

@@ -3,6 +3,7 @@
 //! half-way with "database is locked".
 
 mod clv;
+mod coupons_referrals;
 mod ladder;
 mod loyalty;
 mod reader;

@@ -5,12 +5,15 @@
 //! [`WriteTx`], a transaction that holds the workspace's write lock, so that the engine can
 //! read, decide and write as one atomic step on either back end.
 
+pub mod coupons;
 pub mod error;
 pub mod ladder;
 pub mod loyalty;
+pub mod referrals;
 pub mod types;
 pub mod write;
 
+pub use coupons::{CouponReader, CouponRow, CouponUseRow, CouponWrite};
 pub use error::StoreError;
 pub use ladder::{
     LadderChangeRow, LadderEventRow, LadderReader, LadderRow, LadderSubject, LadderWrite, RulesRow,
@@ -19,6 +22,7 @@ pub use loyalty::{
     LotRow, LoyaltyAccountRow, LoyaltyEntryRow, LoyaltyOrderRow, LoyaltyReader, LoyaltyWrite,
     RedemptionRow, RewardRow,
 };
+pub use referrals::{ReferralReader, ReferralRow, ReferralStatsRow, ReferralWrite};
 pub use types::*;
 pub use write::WriteTx;
 
@@ -116,7 +120,14 @@ pub trait ClvStore: Send + Sync {
 /// Everything a back end provides.
 #[async_trait]
 pub trait Store:
-    WorkspaceStore + ContactReader + ClvStore + LadderReader + LoyaltyReader + Writer
+    WorkspaceStore
+    + ContactReader
+    + ClvStore
+    + LadderReader
+    + LoyaltyReader
+    + CouponReader
+    + ReferralReader
+    + Writer
 {
     /// Apply pending migrations.
     async fn migrate(&self) -> StoreResult<()>;

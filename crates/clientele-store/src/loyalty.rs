@@ -106,6 +106,8 @@ pub struct RedemptionRow {
     pub balance_after: i64,
     /// When.
     pub created_at: Micros,
+    /// The coupon the reward handed out.
+    pub coupon_code: Option<String>,
 }
 
 /// A reward of the catalogue.
@@ -127,6 +129,8 @@ pub struct RewardRow {
     pub rung_required: Option<String>,
     /// Offered at all.
     pub active: bool,
+    /// The coupon it hands out (a `clientele_loyalty::coupon::Template` as JSON text).
+    pub coupon: Option<String>,
 }
 
 /// Loyalty reads and writes inside a [`crate::WriteTx`].

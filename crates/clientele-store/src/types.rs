@@ -106,6 +106,8 @@ pub struct NewEvent {
     pub amount: Option<i64>,
     /// Interaction type.
     pub detail: Option<String>,
+    /// The coupon code an order names (kept in `data`; not a column).
+    pub coupon: Option<String>,
     /// `data` as JSON text.
     pub data: String,
     /// Idempotency fingerprint.

@@ -1,13 +1,15 @@
 //! The loyalty program in the engine: earn rules stored per workspace, points earned and
-//! taken back by order events in the ingest transaction, redemptions, adjustments and
-//! expiry. Every decision is made by the pure `clientele-loyalty` crate on accounts loaded
+//! taken back by order events in the ingest transaction, redemptions, adjustments,
+//! expiry, coupons and referrals. Every decision is made by the pure `clientele-loyalty` crate on accounts loaded
 //! inside a write transaction, which holds the workspace's write lock: two redemptions can
 //! never read the same balance.
 
 mod accounts;
+pub mod coupons;
 mod expire;
 mod ingest;
 mod redeem;
+pub mod referrals;
 mod rules;
 
 pub use expire::{expire_due, expire_everyone_due};

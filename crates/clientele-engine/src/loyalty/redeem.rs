@@ -5,10 +5,12 @@
 use clientele_core::time::Micros;
 use clientele_core::{ContactId, FieldError, WorkspaceId};
 use clientele_ladder::Rung;
+use clientele_loyalty::coupon::Template;
 use clientele_loyalty::{Cause, EntryKind, Insufficient};
 use clientele_store::{RedemptionRow, RewardRow, Store, StoreError, StoreResult, WriteTx};
 
 use super::accounts::Books;
+use super::coupons::{CouponSpec, issue_in};
 use super::{active_rules, expiry_of};
 
 /// Why a loyalty operation was refused.
@@ -35,6 +37,9 @@ pub enum LoyaltyError {
     /// The idempotency key was used for a different redemption.
     #[error("this idempotency key was already used for a different redemption")]
     KeyReused,
+    /// A referral attribution was refused.
+    #[error(transparent)]
+    Referral(#[from] super::referrals::Refusal),
 }
 
 /// A redemption's answer.
@@ -46,6 +51,8 @@ pub struct Redeemed {
     pub balance: i64,
     /// The first answer to an earlier request with the same key.
     pub replayed: bool,
+    /// The coupon code the reward handed out (canonical form).
+    pub coupon: Option<String>,
 }
 
 /// An adjustment's answer.
@@ -93,18 +100,24 @@ pub async fn redeem(
                 id: first.id,
                 balance: first.balance_after,
                 replayed: true,
+                coupon: first.coupon_code,
             })
         } else {
             Err(LoyaltyError::KeyReused)
         };
     }
     live(&mut *tx, contact).await?;
+    let mut coupon_template = None;
     if let Some(id) = reward_id {
         let reward = tx
             .reward(id)
             .await?
             .ok_or_else(|| invalid("reward_id", "no such reward"))?;
         check_reward(&mut *tx, &reward, contact, points, now).await?;
+        coupon_template = reward.coupon.as_deref().and_then(|t| {
+            let json = serde_json::from_str(t).ok()?;
+            Template::from_json(&json).ok()
+        });
     }
     let mut books = Books::load(&mut *tx, &[contact]).await?;
     for e in books.account(contact).expire(now) {
@@ -129,6 +142,15 @@ pub async fn redeem(
     }
     let balance = books.account(contact).balance;
     books.save(&mut *tx).await?;
+    // A coupon reward is issued in the same transaction: points and coupon, or neither.
+    let coupon = match coupon_template {
+        Some(t) => {
+            let spec = CouponSpec::from_template(&t, contact, now);
+            let rows = issue_in(&mut *tx, &spec, 1, "reward", key, now).await?;
+            rows.into_iter().next().map(|c| c.code)
+        }
+        None => None,
+    };
     let id = tx
         .insert_redemption(&RedemptionRow {
             id: 0,
@@ -138,6 +160,7 @@ pub async fn redeem(
             reward_id,
             balance_after: balance,
             created_at: now,
+            coupon_code: coupon.clone(),
         })
         .await?;
     tx.commit().await?;
@@ -145,6 +168,7 @@ pub async fn redeem(
         id,
         balance,
         replayed: false,
+        coupon,
     })
 }
 
@@ -249,7 +273,7 @@ pub async fn add_reward(
     Ok(row)
 }
 
-async fn live(tx: &mut dyn WriteTx, contact: ContactId) -> Result<(), LoyaltyError> {
+pub(crate) async fn live(tx: &mut dyn WriteTx, contact: ContactId) -> Result<(), LoyaltyError> {
     let live = tx.live_ids(&[contact]).await?;
     if live
         .iter()

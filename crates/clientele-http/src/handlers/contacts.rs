@@ -11,6 +11,7 @@ use clientele_core::phone::{Phone, Region};
 use clientele_core::time::{format_instant, parse_instant};
 use clientele_core::{ContactId, FieldError};
 use clientele_engine::contacts;
+use clientele_engine::loyalty::referrals;
 use clientele_store::{ContactQuery, TimelinePage, Workspace, now_micros};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
@@ -113,6 +114,11 @@ pub struct ContactView {
     contact: Contact,
     /// Absent until the workspace's first fit, and for contacts without a purchase.
     clv: Option<ClvView>,
+    /// Only in the answer to a sign-up with `referral_code`: `{"status": "pending",
+    /// "referrer_id", "window_until"}`, or `{"status": "refused", "reason", "detail"}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    referral: Option<serde_json::Value>,
 }
 
 /// One contact's lifetime-value prediction.
@@ -143,10 +149,17 @@ async fn load_view(
         clv: c.clv,
         currency: ws.currency.clone(),
     });
-    Ok(ContactView { contact, clv })
+    Ok(ContactView {
+        contact,
+        clv,
+        referral: None,
+    })
 }
 
-/// Create a contact. Identifiers already used by another contact answer 409.
+/// Create a contact. Identifiers already used by another contact answer 409. With
+/// `referral_code`, the new contact is attributed to the code's owner in the same step; an
+/// unknown code answers 422 and creates nothing, a refused attribution (self-referral,
+/// loop…) still creates the contact and says why in `referral`.
 #[utoipa::path(post, path = "/api/v1/contacts", request_body = ContactInput,
     responses((status = 201, body = ContactView), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)),
     tag = "contacts")]
@@ -155,9 +168,33 @@ pub async fn create_contact(
     Auth(ws): Auth,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<ContactView>), ApiError> {
+    let mut body = body;
+    let code = match body.as_object_mut().and_then(|o| o.remove("referral_code")) {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(c)) => Some(c),
+        Some(_) => return Err(FieldError::new("referral_code", "a string is expected").into()),
+    };
     let input = ContactInput::from_json(&body)?;
-    let id = contacts::create(state.store.as_ref(), &ws, input).await?;
-    Ok((StatusCode::CREATED, Json(load_view(&state, &ws, id).await?)))
+    let Some(code) = code else {
+        let id = contacts::create(state.store.as_ref(), &ws, input).await?;
+        return Ok((StatusCode::CREATED, Json(load_view(&state, &ws, id).await?)));
+    };
+    let (id, outcome) =
+        referrals::sign_up(state.store.as_ref(), &ws, input, &code, now_micros()).await?;
+    let mut view = load_view(&state, &ws, id).await?;
+    view.referral = Some(match outcome {
+        Ok(r) => serde_json::json!({
+            "status": r.status,
+            "referrer_id": r.referrer_id.0,
+            "window_until": format_instant(r.window_until),
+        }),
+        Err(refusal) => serde_json::json!({
+            "status": "refused",
+            "reason": refusal.slug(),
+            "detail": refusal.to_string(),
+        }),
+    });
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// One contact.

@@ -9,6 +9,7 @@ use clientele_core::time::{format_instant, parse_instant};
 use clientele_core::{ContactId, FieldError, WorkspaceId};
 use clientele_engine::loyalty;
 use clientele_loyalty::EarnRules;
+use clientele_loyalty::coupon::{Template, display_code};
 use clientele_store::{LoyaltyEntryRow, RewardRow, now_micros};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -35,7 +36,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[schema(value_type = Object)]
 pub struct Document(Value);
 
-async fn live_contact(state: &AppState, ws: WorkspaceId, raw: &str) -> Result<ContactId, ApiError> {
+pub(crate) async fn live_contact(
+    state: &AppState,
+    ws: WorkspaceId,
+    raw: &str,
+) -> Result<ContactId, ApiError> {
     let id = contact_id(raw)?;
     match state.store.contact(ws, id).await? {
         Some(c) if c.id == id => Ok(id),
@@ -127,7 +132,8 @@ pub struct RedemptionInput {
     reward_id: Option<i64>,
 }
 
-/// Spend points, oldest-expiring first, in one atomic step: 201 `{"id", "balance"}`. A
+/// Spend points, oldest-expiring first, in one atomic step: 201 `{"id", "balance",
+/// "coupon"}` (`coupon`: the code a coupon reward handed out, else null). A
 /// balance that does not cover it answers 409 `…:insufficient-points`; a reward out of
 /// stock 409 `…:out-of-stock`; a key used for a different redemption 409
 /// `…:idempotency-key-reused`.
@@ -157,7 +163,12 @@ pub async fn post_redemption(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": r.id, "balance": r.balance, "replayed": r.replayed})),
+        Json(json!({
+            "id": r.id,
+            "balance": r.balance,
+            "replayed": r.replayed,
+            "coupon": r.coupon.as_deref().map(display_code),
+        })),
     ))
 }
 
@@ -237,11 +248,12 @@ fn reward_json(r: &RewardRow) -> Value {
         "valid_until": r.valid_until.map(format_instant),
         "rung_required": r.rung_required,
         "active": r.active,
+        "coupon": r.coupon.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok()),
     })
 }
 
 /// The rewards catalogue: `{"items": [{"id", "name", "cost_points", "stock", "valid_from",
-/// "valid_until", "rung_required", "active"}]}`.
+/// "valid_until", "rung_required", "active", "coupon"}]}`.
 #[utoipa::path(get, path = "/api/v1/loyalty/rewards",
     responses((status = 200, body = Document)), tag = "loyalty")]
 pub async fn get_rewards(
@@ -270,6 +282,10 @@ pub struct RewardInput {
     valid_until: Option<String>,
     /// The lowest rung that may redeem it.
     rung_required: Option<String>,
+    /// The coupon it hands out: `{"kind": "percent"|"fixed", "value", "min_order"?,
+    /// "valid_days"?}` (single use, for the redeeming contact).
+    #[schema(value_type = Option<Object>)]
+    coupon: Option<Value>,
 }
 
 /// Add a reward to the catalogue: 201 with the reward.
@@ -311,6 +327,20 @@ pub async fn post_reward(
     {
         return Err(bad("rung_required", "unknown rung"));
     }
+    let coupon = input
+        .coupon
+        .as_ref()
+        .map(|c| {
+            Template::from_json(c).map_err(|(f, r)| {
+                let path = if f.is_empty() {
+                    "coupon".to_owned()
+                } else {
+                    format!("coupon.{f}")
+                };
+                ApiError::from(FieldError::new(path, r))
+            })
+        })
+        .transpose()?;
     let row = loyalty::add_reward(
         state.store.as_ref(),
         ws.id,
@@ -323,6 +353,7 @@ pub async fn post_reward(
             valid_until,
             rung_required: input.rung_required,
             active: true,
+            coupon: coupon.map(|t| t.to_json().to_string()),
         },
     )
     .await?;

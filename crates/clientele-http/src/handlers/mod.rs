@@ -2,10 +2,12 @@
 
 pub mod clv;
 pub mod contacts;
+pub mod coupons;
 pub mod events;
 pub mod health;
 pub mod ladder;
 pub mod loyalty;
+pub mod referrals;
 
 use clientele_core::{ContactId, FieldError};
 
