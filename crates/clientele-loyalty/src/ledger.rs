@@ -126,6 +126,16 @@ pub struct Account {
     pub next_lot: i64,
     /// Lots changed since loading (to write back).
     pub touched: BTreeSet<i64>,
+    /// Set when the account was loaded without its lots, for earning only. Spending and
+    /// reversing need every lot and must not be called on such an account.
+    pub unloaded: Option<Unloaded>,
+}
+
+/// What an account loaded without its lots knows of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unloaded {
+    /// The earliest expiry among the open lots left in the store.
+    pub next_expiry: Option<Micros>,
 }
 
 impl Account {
@@ -178,6 +188,7 @@ impl Account {
         at: Micros,
         cause: Cause,
     ) -> Result<Entry, Insufficient> {
+        debug_assert!(self.complete(), "spending needs every lot");
         if points <= 0 || points > self.balance {
             return Err(Insufficient {
                 wanted: points,
@@ -197,6 +208,11 @@ impl Account {
 
     /// Expire every lot whose time has come by `now`, one entry per lot, dated at its expiry.
     pub fn expire(&mut self, now: Micros) -> Vec<Entry> {
+        debug_assert!(
+            self.unloaded
+                .is_none_or(|u| u.next_expiry.is_none_or(|e| e > now)),
+            "lots due by now must be loaded"
+        );
         let mut due: Vec<usize> = (0..self.lots.len())
             .filter(|&i| self.lots[i].remaining > 0 && self.lots[i].expires_at <= now)
             .collect();
@@ -230,6 +246,7 @@ impl Account {
         cause: Cause,
         order_id: &str,
     ) -> Option<Entry> {
+        debug_assert!(self.complete(), "reversing needs every lot");
         if points <= 0 {
             return None;
         }
@@ -266,7 +283,13 @@ impl Account {
             .iter()
             .filter(|l| l.remaining > 0)
             .map(|l| l.expires_at)
+            .chain(self.unloaded.and_then(|u| u.next_expiry))
             .min()
+    }
+
+    /// Whether every lot that matters is loaded (not an earning-only account).
+    pub fn complete(&self) -> bool {
+        self.unloaded.is_none()
     }
 
     /// Take up to `points` from open lots (only the order's when `only_order` is given),

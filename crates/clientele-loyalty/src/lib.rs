@@ -8,7 +8,7 @@ pub mod ledger;
 pub mod rules;
 
 pub use earn::{Bonus, OrderEarning, PaidHistory, order_points, reversal_target, under_day_cap};
-pub use ledger::{Account, Cause, Entry, EntryKind, Insufficient, Lot};
+pub use ledger::{Account, Cause, Entry, EntryKind, Insufficient, Lot, Unloaded};
 pub use rules::{EarnRules, Rate, ReferralReward, ReferralRules, RuleError};
 
 /// Microseconds since the Unix epoch, UTC.

@@ -147,3 +147,46 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+    /// Ingest loads a paying contact's account without its lots; what it writes back must be
+    /// what the fully loaded account would have written.
+    #[test]
+    fn earning_without_the_lots_matches_earning_with_them(
+        history in proptest::collection::vec((1i64..500, 1i64..400), 0..20),
+        spent in 0i64..2000,
+        earnings in proptest::collection::vec((0i64..500, 1i64..400), 1..10),
+    ) {
+        let mut full = Account::default();
+        for (i, (points, days)) in history.iter().enumerate() {
+            let cause = Cause::new("order", "order", i.to_string());
+            full.earn(EntryKind::Earn, *points, 0, days * DAY, cause, None);
+        }
+        let spend = spent.min(full.balance);
+        if spend > 0 {
+            full.spend(EntryKind::Redeem, spend, 0, Cause::new("r", "redemption", "k")).unwrap();
+        }
+        full.touched.clear();
+        let mut partial = Account {
+            lots: Vec::new(),
+            unloaded: Some(clientele_loyalty::Unloaded { next_expiry: full.next_expiry() }),
+            ..full.clone()
+        };
+        for (points, days) in earnings {
+            for a in [&mut full, &mut partial] {
+                let cause = Cause::new("order", "order", "new");
+                a.earn(EntryKind::Earn, points, 0, days * DAY, cause, None);
+            }
+        }
+        prop_assert_eq!(partial.balance, full.balance);
+        prop_assert_eq!(partial.debt, full.debt);
+        prop_assert_eq!(partial.next_lot, full.next_lot);
+        prop_assert_eq!(partial.next_expiry(), full.next_expiry());
+        // The lots written back are the same new ones.
+        let written = |a: &Account| -> Vec<_> {
+            a.lots.iter().filter(|l| a.touched.contains(&l.no)).cloned().collect()
+        };
+        prop_assert_eq!(written(&partial), written(&full));
+    }
+}

@@ -108,7 +108,11 @@ impl LoyaltyWrite for PgWriteTx {
         Ok(version)
     }
 
-    async fn loyalty_accounts(&mut self, ids: &[ContactId]) -> StoreResult<Vec<LoyaltyAccountRow>> {
+    async fn loyalty_accounts(
+        &mut self,
+        ids: &[ContactId],
+        with_lots: bool,
+    ) -> StoreResult<Vec<LoyaltyAccountRow>> {
         let raw: Vec<i64> = ids.iter().map(|c| c.0).collect();
         let rows: Vec<(i64, i64, i64, i64, Option<Micros>)> = sqlx::query_as(
             "SELECT contact_id, balance, debt, next_lot, next_expiry FROM loyalty_accounts
@@ -132,6 +136,9 @@ impl LoyaltyWrite for PgWriteTx {
                 },
             )
             .collect();
+        if !with_lots {
+            return Ok(accounts);
+        }
         // Spent-out lots never change again; expired ones only while a refund may forgive them.
         let lots: Vec<(i64, i64, i64, i64, i64, Micros, Micros, Option<String>)> = sqlx::query_as(
             "SELECT contact_id, lot_no, points, remaining, expired, earned_at, expires_at, order_id

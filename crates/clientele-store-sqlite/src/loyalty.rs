@@ -7,13 +7,10 @@ use clientele_store::{
     LotRow, LoyaltyAccountRow, LoyaltyEntryRow, LoyaltyOrderRow, LoyaltyReader, LoyaltyWrite,
     RedemptionRow, RewardRow, RulesRow, StoreResult,
 };
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
 
 use crate::write_tx::SqliteWriteTx;
 use crate::{SqliteStore, other};
-
-/// Rows per multi-row `INSERT` (at most 11 columns: 11 000 parameters).
-const CHUNK: usize = 1000;
 
 macro_rules! entry_columns {
     () => {
@@ -108,7 +105,11 @@ impl LoyaltyWrite for SqliteWriteTx {
         Ok(version)
     }
 
-    async fn loyalty_accounts(&mut self, ids: &[ContactId]) -> StoreResult<Vec<LoyaltyAccountRow>> {
+    async fn loyalty_accounts(
+        &mut self,
+        ids: &[ContactId],
+        with_lots: bool,
+    ) -> StoreResult<Vec<LoyaltyAccountRow>> {
         let raw: Vec<i64> = ids.iter().map(|c| c.0).collect();
         let mut accounts: Vec<LoyaltyAccountRow> = self
             .packed(
@@ -118,6 +119,9 @@ impl LoyaltyWrite for SqliteWriteTx {
                 &raw,
             )
             .await?;
+        if !with_lots {
+            return Ok(accounts);
+        }
         // Spent-out lots never change again; expired ones only while a refund may forgive them.
         let lots: Vec<(i64, PackedLot)> = self
             .packed(
@@ -143,70 +147,78 @@ impl LoyaltyWrite for SqliteWriteTx {
         accounts: &[LoyaltyAccountRow],
         entries: &[LoyaltyEntryRow],
     ) -> StoreResult<()> {
-        for chunk in accounts.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO loyalty_accounts (workspace_id, contact_id, balance, debt, next_lot, next_expiry) ",
-            );
-            q.push_values(chunk, |mut b, a| {
-                b.push_bind(self.ws)
-                    .push_bind(a.contact_id.0)
-                    .push_bind(a.balance)
-                    .push_bind(a.debt)
-                    .push_bind(a.next_lot)
-                    .push_bind(a.next_expiry);
-            });
-            q.push(
-                " ON CONFLICT (workspace_id, contact_id) DO UPDATE SET balance = excluded.balance,
-                  debt = excluded.debt, next_lot = excluded.next_lot, next_expiry = excluded.next_expiry",
-            );
-            q.build().execute(&mut *self.tx).await.map_err(other)?;
-        }
-        let lots: Vec<(ContactId, &LotRow)> = accounts
+        let rows: Vec<_> = accounts
             .iter()
-            .flat_map(|a| a.lots.iter().map(move |l| (a.contact_id, l)))
+            .map(|a| (a.contact_id.0, a.balance, a.debt, a.next_lot, a.next_expiry))
             .collect();
-        for chunk in lots.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO loyalty_lots (workspace_id, contact_id, lot_no, points, remaining, expired,
-                 earned_at, expires_at, order_id) ",
-            );
-            q.push_values(chunk, |mut b, (c, l)| {
-                b.push_bind(self.ws)
-                    .push_bind(c.0)
-                    .push_bind(l.lot_no)
-                    .push_bind(l.points)
-                    .push_bind(l.remaining)
-                    .push_bind(l.expired)
-                    .push_bind(l.earned_at)
-                    .push_bind(l.expires_at)
-                    .push_bind(l.order_id.clone());
-            });
-            q.push(
-                " ON CONFLICT (workspace_id, contact_id, lot_no) DO UPDATE SET remaining = excluded.remaining,
-                  expired = excluded.expired",
-            );
-            q.build().execute(&mut *self.tx).await.map_err(other)?;
-        }
-        for chunk in entries.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO loyalty_entries (workspace_id, contact_id, kind, points, at, reason, ref_kind,
-                 ref_id, balance_after, debt_after) ",
-            );
-            q.push_values(chunk, |mut b, e| {
-                b.push_bind(self.ws)
-                    .push_bind(e.contact_id.0)
-                    .push_bind(e.kind.clone())
-                    .push_bind(e.points)
-                    .push_bind(e.at)
-                    .push_bind(e.reason.clone())
-                    .push_bind(e.ref_kind.clone())
-                    .push_bind(e.ref_id.clone())
-                    .push_bind(e.balance_after)
-                    .push_bind(e.debt_after);
-            });
-            q.build().execute(&mut *self.tx).await.map_err(other)?;
-        }
-        Ok(())
+        self.write_packed(
+            "INSERT INTO loyalty_accounts (workspace_id, contact_id, balance, debt, next_lot, next_expiry)
+             SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each($2)
+             WHERE true
+             ON CONFLICT (workspace_id, contact_id) DO UPDATE SET balance = excluded.balance,
+                 debt = excluded.debt, next_lot = excluded.next_lot, next_expiry = excluded.next_expiry",
+            &rows,
+        )
+        .await?;
+        let lots: Vec<_> = accounts
+            .iter()
+            .flat_map(|a| {
+                a.lots.iter().map(move |l| {
+                    let order = l.order_id.as_deref();
+                    let (points, remaining, expired) = (l.points, l.remaining, l.expired);
+                    (
+                        a.contact_id.0,
+                        l.lot_no,
+                        points,
+                        remaining,
+                        expired,
+                        l.earned_at,
+                        l.expires_at,
+                        order,
+                    )
+                })
+            })
+            .collect();
+        self.write_packed(
+            "INSERT INTO loyalty_lots (workspace_id, contact_id, lot_no, points, remaining, expired,
+                 earned_at, expires_at, order_id)
+             SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+                 value ->> 6, value ->> 7 FROM json_each($2)
+             WHERE true
+             ON CONFLICT (workspace_id, contact_id, lot_no) DO UPDATE SET remaining = excluded.remaining,
+                 expired = excluded.expired",
+            &lots,
+        )
+        .await?;
+        let rows: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                let (kind, reason) = (e.kind.as_str(), e.reason.as_str());
+                let (ref_kind, ref_id) = (e.ref_kind.as_str(), e.ref_id.as_str());
+                let (balance, debt) = (e.balance_after, e.debt_after);
+                (
+                    e.contact_id.0,
+                    kind,
+                    e.points,
+                    e.at,
+                    reason,
+                    ref_kind,
+                    ref_id,
+                    balance,
+                    debt,
+                )
+            })
+            .collect();
+        // Entries keep their input order: ids ascend in commit order.
+        self.write_packed(
+            "INSERT INTO loyalty_entries (workspace_id, contact_id, kind, points, at, reason, ref_kind,
+                 ref_id, balance_after, debt_after)
+             SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
+                 value ->> 5, value ->> 6, value ->> 7, value ->> 8
+             FROM json_each($2) ORDER BY key",
+            &rows,
+        )
+        .await
     }
 
     async fn loyalty_orders(&mut self, ids: &[String]) -> StoreResult<Vec<LoyaltyOrderRow>> {
@@ -220,22 +232,26 @@ impl LoyaltyWrite for SqliteWriteTx {
     }
 
     async fn save_loyalty_orders(&mut self, rows: &[LoyaltyOrderRow]) -> StoreResult<()> {
-        for chunk in rows.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO loyalty_orders (workspace_id, order_id, contact_id, earned, paid_total, kept) ",
-            );
-            q.push_values(chunk, |mut b, o| {
-                b.push_bind(self.ws)
-                    .push_bind(o.order_id.clone())
-                    .push_bind(o.contact_id.0)
-                    .push_bind(o.earned)
-                    .push_bind(o.paid_total)
-                    .push_bind(o.kept);
-            });
-            q.push(" ON CONFLICT (workspace_id, order_id) DO UPDATE SET kept = excluded.kept");
-            q.build().execute(&mut *self.tx).await.map_err(other)?;
-        }
-        Ok(())
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|o| {
+                (
+                    o.order_id.as_str(),
+                    o.contact_id.0,
+                    o.earned,
+                    o.paid_total,
+                    o.kept,
+                )
+            })
+            .collect();
+        self.write_packed(
+            "INSERT INTO loyalty_orders (workspace_id, order_id, contact_id, earned, paid_total, kept)
+             SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each($2)
+             WHERE true
+             ON CONFLICT (workspace_id, order_id) DO UPDATE SET kept = excluded.kept",
+            &rows,
+        )
+        .await
     }
 
     async fn earned_between(

@@ -140,8 +140,13 @@ pub trait LoyaltyWrite: Send {
     async fn loyalty_rules(&mut self) -> StoreResult<Option<RulesRow>>;
     /// Store a new version of the earn rules (the next number) and return it.
     async fn insert_loyalty_rules(&mut self, body: &str, at: Micros) -> StoreResult<i64>;
-    /// Accounts of `ids` that exist, each with its lots that still hold or owe points.
-    async fn loyalty_accounts(&mut self, ids: &[ContactId]) -> StoreResult<Vec<LoyaltyAccountRow>>;
+    /// Accounts of `ids` that exist, each with its lots that still hold or owe points
+    /// (`lots`), or without any (earning alone needs none).
+    async fn loyalty_accounts(
+        &mut self,
+        ids: &[ContactId],
+        lots: bool,
+    ) -> StoreResult<Vec<LoyaltyAccountRow>>;
     /// Write accounts (with the lots that changed) and append entries.
     async fn save_loyalty(
         &mut self,

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use clientele_core::ContactId;
-use clientele_loyalty::{Account, Entry, Lot};
+use clientele_core::time::Micros;
+use clientele_loyalty::{Account, Entry, Lot, Unloaded};
 use clientele_store::{LotRow, LoyaltyAccountRow, LoyaltyEntryRow, StoreResult, WriteTx};
 
 /// Accounts being changed in one transaction, and the entries made so far.
@@ -17,21 +18,58 @@ pub(crate) struct Books {
 }
 
 impl Books {
-    /// Load the accounts of `ids` (an absent account is empty).
+    /// Load the accounts of `ids` with their lots (an absent account is empty).
     pub async fn load(tx: &mut dyn WriteTx, ids: &[ContactId]) -> StoreResult<Self> {
-        let mut accounts: HashMap<ContactId, Account> =
-            ids.iter().map(|&c| (c, Account::default())).collect();
-        for row in tx.loyalty_accounts(ids).await? {
-            accounts.insert(
-                row.contact_id,
-                Account {
-                    balance: row.balance,
-                    debt: row.debt,
-                    next_lot: row.next_lot,
-                    lots: row.lots.into_iter().map(lot).collect(),
-                    touched: Default::default(),
-                },
-            );
+        Self::load_for_earning(tx, &[], ids, Micros::MIN).await
+    }
+
+    /// Load the accounts of `earning` (which only earn and expire by `now`) and `full`
+    /// (which may also spend or reverse). Earning needs no lots: a contact's lots are read
+    /// only when some are due by `now` or the account is in `full`, since a long-standing
+    /// customer may hold hundreds of them.
+    pub async fn load_for_earning(
+        tx: &mut dyn WriteTx,
+        earning: &[ContactId],
+        full: &[ContactId],
+        now: Micros,
+    ) -> StoreResult<Self> {
+        let mut accounts: HashMap<ContactId, Account> = HashMap::new();
+        let mut complete: Vec<ContactId> = full.to_vec();
+        let full_set: std::collections::HashSet<ContactId> = full.iter().copied().collect();
+        let earning: Vec<ContactId> = earning
+            .iter()
+            .copied()
+            .filter(|c| !full_set.contains(c))
+            .collect();
+        let bare = if earning.is_empty() {
+            Vec::new()
+        } else {
+            tx.loyalty_accounts(&earning, false).await?
+        };
+        for row in bare {
+            if row.next_expiry.is_some_and(|e| e <= now) {
+                // Lots are due: expiring them needs them.
+                complete.push(row.contact_id);
+            } else {
+                let unloaded = Unloaded {
+                    next_expiry: row.next_expiry,
+                };
+                let (id, mut a) = account(row);
+                a.unloaded = Some(unloaded);
+                accounts.insert(id, a);
+            }
+        }
+        let loaded = if complete.is_empty() {
+            Vec::new()
+        } else {
+            tx.loyalty_accounts(&complete, true).await?
+        };
+        for row in loaded {
+            let (id, a) = account(row);
+            accounts.insert(id, a);
+        }
+        for &c in earning.iter().chain(full) {
+            accounts.entry(c).or_default();
         }
         Ok(Self {
             accounts,
@@ -105,6 +143,18 @@ impl Books {
             .collect();
         tx.save_loyalty(&rows, &self.entries).await
     }
+}
+
+fn account(row: LoyaltyAccountRow) -> (ContactId, Account) {
+    let a = Account {
+        balance: row.balance,
+        debt: row.debt,
+        next_lot: row.next_lot,
+        lots: row.lots.into_iter().map(lot).collect(),
+        touched: Default::default(),
+        unloaded: None,
+    };
+    (row.contact_id, a)
 }
 
 fn lot(r: LotRow) -> Lot {

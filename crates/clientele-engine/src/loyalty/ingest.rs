@@ -71,7 +71,12 @@ pub async fn on_events(
     contacts.extend(bonus_events.iter().map(|(e, _)| e.contact_id));
     contacts.sort_unstable();
     contacts.dedup();
-    let mut books = Books::load(tx, &contacts).await?;
+    // Refunds take points back from lots; payments and bonuses only add one.
+    let reversing: Vec<ContactId> = orders
+        .iter()
+        .filter_map(|o| known.get(&o.order_id).map(|r| r.contact_id))
+        .collect();
+    let mut books = Books::load_for_earning(tx, &contacts, &reversing, now).await?;
     let earner = Earner::new(tx, ws, &rules, &orders, &known).await?;
     let mut order_rows = Vec::new();
     let mut day_totals: HashMap<(ContactId, i64), i64> = HashMap::new();
