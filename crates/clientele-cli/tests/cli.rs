@@ -361,7 +361,46 @@ async fn loyalty_shows_balances_and_history(db: TestDb) {
     assert!(stderr(&o).contains("nobody"), "{}", stderr(&o));
 }
 
+async fn loyalty_issues_coupons_and_lists_referrers(db: TestDb) {
+    clientele(&db, &["workspace", "create", "shop"]);
+    clientele(&db, &["import", "orders", SAMPLE, "--format", "cdnow"]);
+    let args = [
+        "loyalty",
+        "coupons",
+        "--kind",
+        "percent",
+        "--value",
+        "15",
+        "--count",
+        "3",
+        "--contact",
+        "00004",
+    ];
+    let o = clientele(&db, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let codes: Vec<&str> = out.lines().collect();
+    assert_eq!(codes.len(), 3, "{out}");
+    assert!(
+        codes
+            .iter()
+            .all(|c| c.len() == 19 && c.matches('-').count() == 3)
+    );
+    let bad = ["loyalty", "coupons", "--kind", "percent", "--value", "150"];
+    let o = clientele(&db, &bad);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("1 to 100"), "{}", stderr(&o));
+    let o = clientele(&db, &["loyalty", "referrals"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).trim(),
+        "referrer_id,invited,converted,revoked,revenue",
+        "no referrals yet"
+    );
+}
+
 both_backends!(
+    loyalty_issues_coupons_and_lists_referrers,
     loyalty_shows_balances_and_history,
     ladder_prints_the_funnel_and_the_contacts,
     clv_fits_a_workspaces_purchases_from_the_database,

@@ -69,6 +69,9 @@ pub enum Discount {
 }
 
 impl Discount {
+    /// The kinds there are.
+    pub const KINDS: [&'static str; 2] = ["percent", "fixed"];
+
     /// Build from the stored `kind` and `value`, checking the range.
     pub fn new(kind: &str, value: i64) -> Result<Self, String> {
         match kind {
@@ -140,6 +143,9 @@ impl Template {
             .get("value")
             .and_then(|v| v.as_i64())
             .ok_or_else(|| fail("value", "a whole number is expected"))?;
+        if !Discount::KINDS.contains(&kind) {
+            return Err(fail("kind", "percent or fixed is expected"));
+        }
         let discount = Discount::new(kind, value).map_err(|e| fail("value", &e))?;
         let min_order = match obj.get("min_order") {
             None => 0,

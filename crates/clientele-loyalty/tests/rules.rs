@@ -1,6 +1,7 @@
 //! Earn rules: the shipped default, checks that name the path, and what an order earns.
 
 use clientele_ladder::Rung;
+use clientele_loyalty::ReferralReward;
 use clientele_loyalty::earn::{PaidHistory, order_points, reversal_target, under_day_cap};
 use clientele_loyalty::rules::{EarnRules, Rate};
 use serde_json::json;
@@ -102,6 +103,32 @@ fn bad_rules_name_the_path() {
         (json!({"points": 1}), "points"),
         (json!({"enabled": "yes"}), "enabled"),
         (json!([1]), ""),
+        (
+            json!({"referrals": {"window_days": 0}}),
+            "referrals.window_days",
+        ),
+        (json!({"referrals": {"bonus": 1}}), "referrals.bonus"),
+        (json!({"referrals": {"referrer": {}}}), "referrals.referrer"),
+        (
+            json!({"referrals": {"referrer": {"points": 1, "coupon": {}}}}),
+            "referrals.referrer",
+        ),
+        (
+            json!({"referrals": {"referee": {"coupon": {"kind": "percent", "value": 101}}}}),
+            "referrals.referee.coupon.value",
+        ),
+        (
+            json!({"referrals": {"referee": {"coupon": {"kind": "free", "value": 1}}}}),
+            "referrals.referee.coupon.kind",
+        ),
+        (
+            json!({"referrals": {"referee": {"coupon": {"kind": "fixed", "value": 5, "ttl": 3}}}}),
+            "referrals.referee.coupon.ttl",
+        ),
+        (
+            json!({"referrals": {"landing_url": "ftp://x"}}),
+            "referrals.landing_url",
+        ),
     ];
     for (doc, path) in cases {
         let e = EarnRules::from_json(&doc).expect_err(&doc.to_string());
@@ -114,4 +141,79 @@ fn bad_rules_name_the_path() {
 fn toml_errors_say_where() {
     let e = EarnRules::from_toml("points_per_unit = ").unwrap_err();
     assert!(e.path.starts_with("byte "), "{e}");
+}
+
+#[test]
+fn referral_rules_default_and_round_trip() {
+    let r = EarnRules::default().referrals;
+    assert!(r.enabled);
+    assert_eq!(r.window_days, 60);
+    assert_eq!(r.referrer, ReferralReward::Points(200));
+    assert_eq!(r.referee, ReferralReward::Points(100));
+    let doc = json!({"referrals": {"window_days": 30, "landing_url": "https://shop.vn/join",
+        "referee": {"coupon": {"kind": "fixed", "value": 50_000, "min_order": 200_000}}}});
+    let rules = EarnRules::from_json(&doc).unwrap();
+    assert_eq!(EarnRules::from_json(&rules.to_json()).unwrap(), rules);
+    assert_eq!(
+        rules.referrals.referrer,
+        ReferralReward::Points(200),
+        "unnamed side keeps its default"
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+    /// Any JSON document is either accepted (and then survives its own round trip) or
+    /// refused with a path; never a panic.
+    #[test]
+    fn any_document_is_checked_without_panicking(doc in json_doc()) {
+        if let Ok(rules) = EarnRules::from_json(&doc) {
+            proptest::prop_assert_eq!(EarnRules::from_json(&rules.to_json()).unwrap(), rules);
+        }
+    }
+}
+
+/// Documents shaped like earn rules, with wrong values mixed in.
+fn json_doc() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        (-5i64..400).prop_map(serde_json::Value::from),
+        (-2.0f64..5.0).prop_map(serde_json::Value::from),
+        prop_oneof![
+            Just("percent"),
+            Just("fixed"),
+            Just("https://a.vn"),
+            Just("x")
+        ]
+        .prop_map(serde_json::Value::from),
+    ];
+    let keys = prop_oneof![
+        Just("enabled"),
+        Just("points_per_unit"),
+        Just("expiry_months"),
+        Just("multipliers"),
+        Just("bonuses"),
+        Just("caps"),
+        Just("referrals"),
+        Just("window_days"),
+        Just("referrer"),
+        Just("referee"),
+        Just("points"),
+        Just("coupon"),
+        Just("kind"),
+        Just("value"),
+        Just("min_order"),
+        Just("valid_days"),
+        Just("landing_url"),
+        Just("client"),
+        Just("first_order"),
+        Just("per_day"),
+    ];
+    leaf.prop_recursive(4, 40, 6, move |inner| {
+        proptest::collection::btree_map(keys.clone(), inner, 0..6).prop_map(|m| {
+            serde_json::Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+        })
+    })
 }

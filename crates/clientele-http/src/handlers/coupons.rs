@@ -89,14 +89,10 @@ pub async fn post_coupons(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let input: CouponInput = serde_path_to_error::deserialize(&body).map_err(from_serde_path)?;
     let bad = |f: &str, r: String| ApiError::from(FieldError::new(f, r));
-    let discount = Discount::new(&input.kind, input.value).map_err(|r| {
-        let field = if r.starts_with("unknown kind") {
-            "kind"
-        } else {
-            "value"
-        };
-        bad(field, r)
-    })?;
+    if !Discount::KINDS.contains(&input.kind.as_str()) {
+        return Err(bad("kind", "percent or fixed is expected".into()));
+    }
+    let discount = Discount::new(&input.kind, input.value).map_err(|r| bad("value", r))?;
     let min_order = input.min_order.unwrap_or(0);
     if min_order < 0 {
         return Err(bad(
