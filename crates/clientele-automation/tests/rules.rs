@@ -1,0 +1,160 @@
+//! Automation rule sets: the shipped playbooks, checks that name the path, round trips,
+//! and random documents that never panic the checker.
+
+use clientele_automation::{Action, RuleSet, Trigger};
+use clientele_ladder::{Rung, Status};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+#[test]
+fn the_shipped_playbooks_cover_the_ladder() {
+    let set = RuleSet::default();
+    let shopper = set.rule("shopper_thank_you").unwrap();
+    assert_eq!(shopper.trigger, Trigger::RungEntered(Rung::Shopper));
+    assert!(matches!(shopper.actions[0], Action::IssueCoupon(_)));
+    assert!(set.rule("customer_loyalty_invitation").is_some());
+    let lapsed = set.rule("lapsed_last_chance").unwrap();
+    assert_eq!(lapsed.trigger, Trigger::StatusChanged(Status::Lapsed));
+    for name in set.templates.keys() {
+        assert!(set.template(name, "en").is_some() && set.template(name, "vi").is_some());
+    }
+    assert_eq!(RuleSet::from_json(&set.to_json()).unwrap(), set);
+}
+
+#[test]
+fn bad_rule_sets_name_the_path() {
+    let t = json!({"x": {"vi": {"subject": "s", "text": "t", "html": "h"}}});
+    let rule = |r: Value| json!({"rules": [r], "templates": t});
+    let email = json!({"send_email": {"template": "x"}});
+    let cases = [
+        (json!({"rule": []}), "rule"),
+        (
+            rule(
+                json!({"name": "a b", "trigger": {"rung_entered": "shopper"}, "actions": [email]}),
+            ),
+            "rules[0].name",
+        ),
+        (
+            rule(json!({"name": "a", "trigger": {"rung_entered": "vip"}, "actions": [email]})),
+            "rules[0].trigger.rung_entered",
+        ),
+        (
+            rule(json!({"name": "a", "trigger": {}, "actions": [email]})),
+            "rules[0].trigger",
+        ),
+        (
+            rule(json!({"name": "a", "trigger": {"status_changed": "sad"}, "actions": [email]})),
+            "rules[0].trigger.status_changed",
+        ),
+        (
+            rule(json!({"name": "a", "trigger": {"rung_entered": "shopper"}, "actions": []})),
+            "rules[0].actions",
+        ),
+        (
+            rule(
+                json!({"name": "a", "trigger": {"rung_entered": "shopper"}, "actions": [{"send_email": {"template": "y"}}]}),
+            ),
+            "rules[0].actions[0].send_email.template",
+        ),
+        (
+            rule(
+                json!({"name": "a", "trigger": {"rung_entered": "shopper"}, "actions": [{"fax": 1}]}),
+            ),
+            "rules[0].actions[0].fax",
+        ),
+        (
+            rule(
+                json!({"name": "a", "trigger": {"rung_entered": "shopper"}, "actions": [{"wait": {"weeks": 1}}]}),
+            ),
+            "rules[0].actions[0].wait.weeks",
+        ),
+        (
+            rule(
+                json!({"name": "a", "trigger": {"rung_entered": "shopper"}, "actions": [{"issue_coupon": {"kind": "percent", "value": 0}}]}),
+            ),
+            "rules[0].actions[0].issue_coupon.value",
+        ),
+        (
+            rule(
+                json!({"name": "a", "trigger": {"rung_entered": "shopper"}, "conditions": [{"has_tag": ""}], "actions": [email]}),
+            ),
+            "rules[0].conditions[0].has_tag",
+        ),
+        (
+            json!({"templates": {"x": {"en": {"subject": "s", "text": "t", "html": "h"}}}}),
+            "templates.x",
+        ),
+        (
+            json!({"templates": {"x": {"vi": {"subject": "{% if %}", "text": "t", "html": "h"}}}}),
+            "templates.x.vi.subject",
+        ),
+        (
+            json!({"templates": {"x": {"fr": {"subject": "s", "text": "t", "html": "h"}}}}),
+            "templates.x.fr",
+        ),
+    ];
+    for (doc, path) in cases {
+        let e = RuleSet::from_json(&doc).expect_err(&doc.to_string());
+        assert_eq!(e.path, path, "{doc}: {e}");
+    }
+    let two = json!({"rules": [
+        {"name": "a", "trigger": {"rung_entered": "shopper"}, "actions": [email]},
+        {"name": "a", "trigger": {"rung_left": "shopper"}, "actions": [email]}], "templates": t});
+    assert_eq!(RuleSet::from_json(&two).unwrap_err().path, "rules[1].name");
+}
+
+fn json_doc() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        (-3i64..100).prop_map(Value::from),
+        prop_oneof![
+            Just("shopper"),
+            Just("lapsed"),
+            Just("x"),
+            Just("{{ a }}"),
+            Just("percent")
+        ]
+        .prop_map(Value::from),
+    ];
+    let keys = prop_oneof![
+        Just("rules"),
+        Just("templates"),
+        Just("name"),
+        Just("trigger"),
+        Just("actions"),
+        Just("conditions"),
+        Just("rung_entered"),
+        Just("status_changed"),
+        Just("send_email"),
+        Just("template"),
+        Just("issue_coupon"),
+        Just("kind"),
+        Just("value"),
+        Just("wait"),
+        Just("days"),
+        Just("vi"),
+        Just("subject"),
+        Just("text"),
+        Just("html"),
+        Just("x"),
+    ];
+    leaf.prop_recursive(5, 60, 6, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map(keys.clone(), inner, 0..5).prop_map(|m| {
+                Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+            }),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #[test]
+    fn any_document_is_checked_without_panicking(doc in json_doc()) {
+        if let Ok(set) = RuleSet::from_json(&doc) {
+            prop_assert_eq!(RuleSet::from_json(&set.to_json()).unwrap(), set);
+        }
+    }
+}
