@@ -9,6 +9,9 @@ pub type Micros = i64;
 /// Microseconds in one day.
 pub const DAY: Micros = 86_400_000_000;
 
+/// One second in microseconds.
+pub const SECOND: Micros = 1_000_000;
+
 /// Parse an RFC 3339 instant (`2026-05-01T10:00:00Z`, `…+07:00`). The offset is required:
 /// an instant without one is ambiguous.
 pub fn parse_instant(s: &str) -> Result<Micros, String> {

@@ -237,6 +237,8 @@ pub async fn reclassify(
             });
         }
         changes += history.len();
+        // Care starts with the change, in its transaction.
+        crate::automation::on_ladder_changes(tx, &history, now).await?;
         tx.save_ladder(&rows, &history).await?;
     }
     Ok(changes)

@@ -1,7 +1,8 @@
 //! The engine: the application's write paths composed from store primitives — ingest with
 //! idempotency and projections in one transaction, replay, contact lifecycle and merge, and
-//! file import.
+//! file import, and the automation that reacts to ladder changes.
 
+pub mod automation;
 pub mod clv;
 pub mod contacts;
 pub mod import;

@@ -2,6 +2,7 @@
 //! advisory lock, so the engine's read-decide-write steps are atomic under READ COMMITTED
 //! while other workspaces write in parallel.
 
+mod automation;
 mod clv;
 mod coupons_referrals;
 mod ladder;

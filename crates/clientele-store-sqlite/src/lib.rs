@@ -2,6 +2,7 @@
 //! transaction begun `IMMEDIATE` so that writers queue for the lock instead of failing
 //! half-way with "database is locked".
 
+mod automation;
 mod clv;
 mod coupons_referrals;
 mod ladder;

@@ -5,6 +5,7 @@
 //! [`WriteTx`], a transaction that holds the workspace's write lock, so that the engine can
 //! read, decide and write as one atomic step on either back end.
 
+pub mod automation;
 pub mod coupons;
 pub mod error;
 pub mod ladder;
@@ -13,6 +14,7 @@ pub mod referrals;
 pub mod types;
 pub mod write;
 
+pub use automation::{AutomationReader, AutomationWrite, MessageRow, OutboxRow};
 pub use coupons::{CouponReader, CouponRow, CouponUseRow, CouponWrite};
 pub use error::StoreError;
 pub use ladder::{
@@ -127,6 +129,7 @@ pub trait Store:
     + LoyaltyReader
     + CouponReader
     + ReferralReader
+    + AutomationReader
     + Writer
 {
     /// Apply pending migrations.

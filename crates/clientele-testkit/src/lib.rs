@@ -1,6 +1,8 @@
 //! Test support: a fresh database per test on SQLite (a temp file) or PostgreSQL (a new
 //! database on the server named by `CLIENTELE_TEST_POSTGRES_URL`, dropped afterwards), and
-//! a macro that runs one test body on both back ends.
+//! a macro that runs one test body on both back ends, and a real SMTP server to send to.
+
+pub mod smtp;
 
 use std::sync::Arc;
 

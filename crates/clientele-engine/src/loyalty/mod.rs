@@ -4,7 +4,7 @@
 //! inside a write transaction, which holds the workspace's write lock: two redemptions can
 //! never read the same balance.
 
-mod accounts;
+pub(crate) mod accounts;
 pub mod coupons;
 mod expire;
 mod ingest;

@@ -1,0 +1,20 @@
+//! Automated customer care in the engine: rule sets stored per workspace, runs started in
+//! the transaction of the ladder change that triggers them (as outbox rows whose key makes
+//! each step unique), and the runner that carries the steps out — database effects
+//! (coupons, points, tags) in the transaction that finishes the step, messages through a
+//! `Mailer` with retries and backoff.
+
+mod mailer;
+mod rules;
+mod runner;
+mod triggers;
+
+pub use mailer::{Email, Mailer, SmtpMailer};
+pub use rules::{active_rules, current_rules, rules_of_version, set_rules};
+pub use runner::{MAX_ATTEMPTS, run_due};
+pub(crate) use triggers::on_ladder_changes;
+
+/// The key of step `step` of a run: rule, version, contact and occurrence say which run.
+pub fn step_key(rule: &str, version: i64, contact: i64, occurrence: &str, step: i64) -> String {
+    format!("{rule}/v{version}/c{contact}/{occurrence}/{step}")
+}

@@ -1,0 +1,361 @@
+//! Carrying out due steps. A step is claimed with a lease (so a crashed runner's steps come
+//! back), then done: a database action (coupon, points, tag, wait) in the one transaction
+//! that also settles the step and enqueues the next, so it happens exactly once; an e-mail
+//! is rendered and handed to the mailer outside any transaction (no write lock is held over
+//! the network), then settled. A failed send is retried with exponential backoff and
+//! parked as `failed` after [`MAX_ATTEMPTS`], its last error kept.
+
+use clientele_automation::{Action, Purpose, RuleSet, render};
+use clientele_core::ContactId;
+use clientele_core::money::Currency;
+use clientele_core::time::{Micros, SECOND, format_instant};
+use clientele_loyalty::coupon::{Discount, display_code};
+use clientele_loyalty::{Cause, EntryKind};
+use clientele_store::{MessageRow, OutboxRow, Store, StoreResult, Workspace, WriteTx};
+use serde_json::{Value, json};
+
+use super::mailer::{Email, Mailer};
+use super::{rules_of_version, step_key};
+use crate::loyalty::coupons::{CouponSpec, issue_in};
+
+/// Tries before a step is parked as failed.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+/// How long a claimed step stays with its runner before another may take it.
+const LEASE: Micros = 60 * SECOND;
+
+/// Carry out up to `limit` due steps of every workspace; returns how many were handled.
+pub async fn run_due(
+    store: &dyn Store,
+    mailer: &dyn Mailer,
+    now: Micros,
+    limit: i64,
+) -> StoreResult<usize> {
+    let mut handled = 0;
+    for ws in store.workspaces().await? {
+        let mut tx = store.begin_write(ws.id).await?;
+        let steps = tx.claim_due(now, now + LEASE, limit).await?;
+        tx.commit().await?;
+        for step in steps {
+            run_step(store, mailer, &ws, &step, now).await?;
+            handled += 1;
+        }
+    }
+    Ok(handled)
+}
+
+/// What a step came to.
+enum Outcome {
+    /// Done; the next step carries `context`, after `wait`.
+    Done { context: Value, wait: Micros },
+    /// Nothing to do for this contact; the run goes on.
+    Skipped { context: Value, why: String },
+    /// The try failed; maybe again later.
+    Failed(String),
+}
+
+async fn run_step(
+    store: &dyn Store,
+    mailer: &dyn Mailer,
+    ws: &Workspace,
+    step: &OutboxRow,
+    now: Micros,
+) -> StoreResult<()> {
+    let mut context: Value = serde_json::from_str(&step.context).unwrap_or_else(|_| json!({}));
+    let mut tx = store.begin_write(ws.id).await?;
+    let Some(set) = rules_of_version(&mut *tx, step.rule_version).await? else {
+        return park(tx, step, "the rule set's version is gone", now).await;
+    };
+    let Some(action) = set
+        .rule(&step.rule)
+        .and_then(|r| r.actions.get(step.step as usize))
+        .cloned()
+    else {
+        return park(tx, step, "the rule or its step is gone", now).await;
+    };
+    let contact = step.contact_id;
+    let outcome = match &action {
+        Action::IssueCoupon(t) => {
+            let spec = CouponSpec::from_template(t, contact, now);
+            let coupon = issue_in(&mut *tx, &spec, 1, "automation", &step.key, now).await?;
+            if let Some(c) = coupon.first() {
+                context["coupon"] = coupon_context(ws, c);
+            }
+            Outcome::Done { context, wait: 0 }
+        }
+        Action::AwardPoints(points) => {
+            award(&mut *tx, ws, contact, *points, step, now).await?;
+            Outcome::Done { context, wait: 0 }
+        }
+        Action::AddTag(tag) => {
+            if let Some(mut fields) = tx.contact_fields(contact).await?
+                && !fields.tags.contains(tag)
+            {
+                fields.tags.push(tag.clone());
+                fields.tags.sort();
+                tx.update_contact(contact, &fields, now).await?;
+            }
+            Outcome::Done { context, wait: 0 }
+        }
+        Action::Wait { hours } => Outcome::Done {
+            context,
+            wait: hours * 3600 * SECOND,
+        },
+        Action::SendEmail { template, purpose } => {
+            // Gather what the message needs, then let go of the write lock while sending.
+            let facts = message_facts(&mut *tx, store, ws, contact).await?;
+            drop(tx);
+            let (outcome, subject) =
+                send_email(mailer, ws, &set, step, template, *purpose, &facts, context).await;
+            tx = store.begin_write(ws.id).await?;
+            record_message(&mut *tx, step, &facts, &subject, &outcome, now).await?;
+            outcome
+        }
+    };
+    settle(tx, step, outcome, now).await
+}
+
+/// Finish the step as the outcome says, and enqueue the next one.
+async fn settle(
+    mut tx: Box<dyn WriteTx>,
+    step: &OutboxRow,
+    outcome: Outcome,
+    now: Micros,
+) -> StoreResult<()> {
+    let (status, context, wait, error) = match outcome {
+        Outcome::Done { context, wait } => ("done", context, wait, None),
+        Outcome::Skipped { context, why } => ("skipped", context, 0, Some(why)),
+        Outcome::Failed(e) => {
+            if step.attempts >= MAX_ATTEMPTS {
+                tx.settle_step(step.id, "failed", step.due_at, Some(&e), now)
+                    .await?;
+            } else {
+                // 30 s, 2 min, 8 min, 32 min…
+                let backoff = 30 * SECOND * 4_i64.pow((step.attempts - 1).clamp(0, 8) as u32);
+                tx.settle_step(step.id, "pending", now + backoff, Some(&e), now)
+                    .await?;
+            }
+            tracing::warn!(key = %step.key, attempts = step.attempts, error = %e, "automation step failed");
+            return tx.commit().await;
+        }
+    };
+    tx.settle_step(step.id, status, step.due_at, error.as_deref(), now)
+        .await?;
+    let next = step.step + 1;
+    let rule_continues = rules_of_version(&mut *tx, step.rule_version)
+        .await?
+        .and_then(|s: RuleSet| s.rule(&step.rule).map(|r| r.actions.len() as i64))
+        .is_some_and(|n| next < n);
+    if rule_continues {
+        let key = step_key(
+            &step.rule,
+            step.rule_version,
+            step.contact_id.0,
+            &step.occurrence,
+            next,
+        );
+        tx.enqueue(&[OutboxRow {
+            id: 0,
+            key,
+            step: next,
+            context: context.to_string(),
+            due_at: now + wait,
+            status: "pending".into(),
+            attempts: 0,
+            last_error: None,
+            created_at: now,
+            finished_at: None,
+            ..step.clone()
+        }])
+        .await?;
+    }
+    tx.commit().await
+}
+
+async fn park(
+    mut tx: Box<dyn WriteTx>,
+    step: &OutboxRow,
+    why: &str,
+    now: Micros,
+) -> StoreResult<()> {
+    tx.settle_step(step.id, "failed", step.due_at, Some(why), now)
+        .await?;
+    tx.commit().await
+}
+
+/// Points as an adjustment whose reference is the step, in the step's transaction.
+async fn award(
+    tx: &mut dyn WriteTx,
+    ws: &Workspace,
+    contact: ContactId,
+    points: i64,
+    step: &OutboxRow,
+    now: Micros,
+) -> StoreResult<()> {
+    let (_, rules) = crate::loyalty::active_rules(tx, now).await?;
+    let mut books = crate::loyalty::accounts::Books::load(tx, &[contact]).await?;
+    let expires = crate::loyalty::expiry_of(now, rules.expiry_months, &ws.time_zone);
+    let cause = Cause::new(
+        &format!("automation: {}", step.rule),
+        "automation",
+        &step.key,
+    );
+    if let Some(e) =
+        books
+            .account(contact)
+            .earn(EntryKind::Adjust, points, now, expires, cause, None)
+    {
+        books.record(contact, e);
+    }
+    books.save(tx).await
+}
+
+/// What a message to the contact needs from the store.
+struct Facts {
+    email: Option<String>,
+    name: Option<String>,
+    language: &'static str,
+    consented: bool,
+    rung: Option<String>,
+    balance: i64,
+    external_id: Option<String>,
+}
+
+async fn message_facts(
+    tx: &mut dyn WriteTx,
+    store: &dyn Store,
+    ws: &Workspace,
+    contact: ContactId,
+) -> StoreResult<Facts> {
+    let fields = tx.contact_fields(contact).await?.unwrap_or_default();
+    let rung = tx
+        .ladder_rows(&[contact])
+        .await?
+        .first()
+        .map(|r| r.rung.clone());
+    let balance = store
+        .loyalty_account(ws.id, contact)
+        .await?
+        .map_or(0, |a| a.balance);
+    // Consent is read at send time: a withdrawal since the trigger counts.
+    let consented = store
+        .consents(ws.id, contact)
+        .await?
+        .iter()
+        .rev()
+        .find(|c| c.channel == "email")
+        .is_some_and(|c| c.granted);
+    let language = match fields.locale.as_deref() {
+        Some(l) if l.starts_with("en") => "en",
+        _ => "vi",
+    };
+    Ok(Facts {
+        email: fields.email,
+        name: fields.name,
+        language,
+        consented,
+        rung,
+        balance,
+        external_id: fields.external_id,
+    })
+}
+
+#[allow(clippy::too_many_arguments, reason = "one step's whole situation")]
+async fn send_email(
+    mailer: &dyn Mailer,
+    ws: &Workspace,
+    set: &RuleSet,
+    step: &OutboxRow,
+    template: &str,
+    purpose: Purpose,
+    facts: &Facts,
+    context: Value,
+) -> (Outcome, String) {
+    let Some(to) = facts.email.clone() else {
+        let why = "the contact has no e-mail address".into();
+        return (Outcome::Skipped { context, why }, String::new());
+    };
+    if purpose == Purpose::Marketing && !facts.consented {
+        let why = "no e-mail consent".into();
+        return (Outcome::Skipped { context, why }, String::new());
+    }
+    let Some(t) = set.template(template, facts.language) else {
+        let e = format!("template {template:?} is missing");
+        return (Outcome::Failed(e), String::new());
+    };
+    let mut ctx = context.clone();
+    ctx["contact"] = json!({"name": facts.name, "email": to, "external_id": facts.external_id});
+    ctx["rung"] = json!(facts.rung);
+    ctx["points"] = json!({"balance": facts.balance});
+    ctx["workspace"] = json!({"name": ws.name});
+    let rendered = match render(t, &ctx) {
+        Ok(r) => r,
+        Err(e) => {
+            let e = format!("rendering {template}: {e}");
+            return (Outcome::Failed(e), String::new());
+        }
+    };
+    let subject = rendered.subject.clone();
+    let email = Email {
+        to,
+        to_name: facts.name.clone(),
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+        message_id: format!("<{}@clientele>", step.key.replace(['/', ':', '@'], ".")),
+        unsubscribe: None,
+    };
+    let outcome = match mailer.send(&email).await {
+        Ok(()) => Outcome::Done { context, wait: 0 },
+        Err(e) => Outcome::Failed(e),
+    };
+    (outcome, subject)
+}
+
+async fn record_message(
+    tx: &mut dyn WriteTx,
+    step: &OutboxRow,
+    facts: &Facts,
+    subject: &str,
+    outcome: &Outcome,
+    now: Micros,
+) -> StoreResult<()> {
+    let (status, detail) = match outcome {
+        Outcome::Done { .. } => ("sent", None),
+        Outcome::Skipped { why, .. } => ("skipped", Some(why.clone())),
+        // A failed try is recorded once it is the last.
+        Outcome::Failed(e) if step.attempts >= MAX_ATTEMPTS => ("failed", Some(e.clone())),
+        Outcome::Failed(_) => return Ok(()),
+    };
+    tx.insert_message(&MessageRow {
+        id: 0,
+        contact_id: step.contact_id,
+        channel: "email".into(),
+        rule: step.rule.clone(),
+        rule_version: step.rule_version,
+        step_key: step.key.clone(),
+        recipient: facts.email.clone().unwrap_or_default(),
+        subject: subject.to_owned(),
+        status: status.into(),
+        detail,
+        at: now,
+    })
+    .await
+}
+
+/// What templates see of a coupon.
+fn coupon_context(ws: &Workspace, c: &clientele_store::CouponRow) -> Value {
+    let discount = match Discount::new(&c.kind, c.value) {
+        Ok(Discount::Percent(p)) => format!("{p}%"),
+        Ok(Discount::Fixed(v)) => {
+            let unit = Currency::parse(&ws.currency).map_or(1, |c| c.minor_per_major());
+            format!("{} {}", v / unit.max(1), ws.currency)
+        }
+        Err(_) => String::new(),
+    };
+    json!({
+        "code": display_code(&c.code),
+        "discount": discount,
+        "expires_at": c.expires_at.map(|e| format_instant(e)[..10].to_owned()),
+    })
+}
