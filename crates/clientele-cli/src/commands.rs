@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Subcommand, ValueEnum};
+use clientele_engine::automation::{Mailer, NoSmtp, SmtpMailer};
 use clientele_engine::clv::{self, ClvSettings};
 use clientele_engine::import::{self, Format, ImportReport};
 use clientele_store::{Store, StoreError, Workspace, now_micros};
@@ -81,12 +82,21 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
             listen,
             clv_refit_every,
             ladder_every,
+            smtp_url,
+            smtp_from,
         } => {
+            let mailer: Arc<dyn Mailer> = match smtp_url {
+                Some(url) => {
+                    Arc::new(SmtpMailer::new(&url, &smtp_from).map_err(anyhow::Error::msg)?)
+                }
+                None => Arc::new(NoSmtp),
+            };
             serve(
                 db::open(database).await?,
                 &listen,
                 clv_refit_every,
                 ladder_every,
+                mailer,
             )
             .await
         }
@@ -262,6 +272,7 @@ async fn serve(
     listen: &str,
     clv_refit: Every,
     ladder: Every,
+    mailer: Arc<dyn Mailer>,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -282,8 +293,12 @@ async fn serve(
             every,
         ))
     });
+    let runner = tokio::spawn(clientele_http::schedule::automation_forever(
+        store.clone(),
+        mailer,
+    ));
     clientele_http::serve(listener, store.clone(), clientele_http::shutdown_signal()).await?;
-    for task in [refits, ladder_task].into_iter().flatten() {
+    for task in [refits, ladder_task, Some(runner)].into_iter().flatten() {
         task.abort();
     }
     store.close().await;
@@ -330,6 +345,8 @@ async fn demo(path: &str, listen: &str) -> anyhow::Result<()> {
         listen,
         Every(None),
         Every(Some(std::time::Duration::from_secs(60))),
+        // The demo's history is years old: it starts no automation, and sends nothing.
+        Arc::new(NoSmtp),
     )
     .await
 }

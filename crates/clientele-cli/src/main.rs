@@ -37,6 +37,18 @@ enum Command {
         /// lots that are due, this often.
         #[arg(long, env = "CLIENTELE_LADDER_EVERY", default_value = "60s", value_parser = parse_every)]
         ladder_every: Every,
+        /// Send e-mail through this SMTP server:
+        /// `smtp://[user:pass@]host[:port][?tls=required]` (STARTTLS) or `smtps://…` (TLS).
+        /// Without it, e-mail steps wait and retry.
+        #[arg(long, env = "CLIENTELE_SMTP_URL", hide_env_values = true)]
+        smtp_url: Option<String>,
+        /// The sender of automated e-mail: `Name <address>` or an address.
+        #[arg(
+            long,
+            env = "CLIENTELE_SMTP_FROM",
+            default_value = "Clientele <noreply@localhost>"
+        )]
+        smtp_from: String,
     },
     /// Create a fresh SQLite database with the full CDNOW purchase history, a `demo`
     /// workspace and a token, print them, and serve.

@@ -51,6 +51,7 @@ pub fn router(store: Arc<dyn Store>) -> Router {
 /// The routes that appear in the OpenAPI document.
 fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base())
+        .merge(handlers::automation::routes())
         .merge(handlers::clv::routes())
         .merge(handlers::contacts::routes())
         .merge(handlers::coupons::routes())

@@ -38,6 +38,20 @@ pub trait Mailer: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
 }
 
+/// What the server uses when no SMTP server is configured: every e-mail step fails with
+/// that reason (and is retried), so nothing is silently dropped.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSmtp;
+
+impl Mailer for NoSmtp {
+    fn send<'a>(
+        &'a self,
+        _email: &'a Email,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async { Err("no SMTP server is configured (start with --smtp-url)".to_owned()) })
+    }
+}
+
 /// Delivery through an SMTP server.
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,

@@ -9,7 +9,7 @@ mod rules;
 mod runner;
 mod triggers;
 
-pub use mailer::{Email, Mailer, SmtpMailer};
+pub use mailer::{Email, Mailer, NoSmtp, SmtpMailer};
 pub use rules::{active_rules, current_rules, rules_of_version, set_rules};
 pub use runner::{MAX_ATTEMPTS, run_due};
 pub(crate) use triggers::on_ladder_changes;

@@ -1,5 +1,6 @@
 //! Request handlers, one module per area.
 
+pub mod automation;
 pub mod clv;
 pub mod contacts;
 pub mod coupons;

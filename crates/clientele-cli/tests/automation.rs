@@ -1,0 +1,178 @@
+//! The automation contract through the real binary, on SQLite and PostgreSQL:
+//! `clientele serve --smtp-url` sends the shopper playbook's message (with its coupon code)
+//! to a real SMTP server within 10 s of the first paid order, the customer playbook's after
+//! the second, and a repeated event starts nothing.
+
+use std::process::Command;
+use std::time::Duration;
+
+use clientele_core::time::{SECOND, format_instant};
+use clientele_store::now_micros;
+use clientele_testkit::smtp::SmtpSink;
+use clientele_testkit::{TestDb, both_backends};
+use serde_json::{Value, json};
+use tokio::io::AsyncBufReadExt;
+
+fn clientele(db: &TestDb, args: &[&str]) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_clientele"))
+        .args(args)
+        .env("CLIENTELE_DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+struct Api {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+}
+
+fn paid(id: &str, order: &str) -> Value {
+    let at = format_instant(now_micros() - 60 * SECOND);
+    json!({"id": id, "kind": "order.paid", "occurred_at": at, "contact": {"external_id": "lan"},
+           "data": {"order_id": order, "total": 350_000, "currency": "VND"}})
+}
+
+async fn serve_sends_the_playbooks_through_smtp(db: TestDb) {
+    let sink = SmtpSink::start();
+    clientele(
+        &db,
+        &[
+            "workspace",
+            "create",
+            "shop",
+            "--currency",
+            "VND",
+            "--timezone",
+            "Asia/Ho_Chi_Minh",
+            "--phone-region",
+            "VN",
+        ],
+    );
+    let token = clientele(&db, &["token", "create", "--workspace", "shop"]);
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_clientele"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--smtp-url",
+            &sink.url(),
+        ])
+        .args([
+            "--smtp-from",
+            "Cửa hàng <care@shop.vn>",
+            "--clv-refit-every",
+            "off",
+        ])
+        .env("CLIENTELE_DATABASE_URL", &db.url)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = out.next_line().await.unwrap().unwrap();
+    let api = Api {
+        base: line.strip_prefix("listening on ").unwrap().to_owned(),
+        token,
+        http: reqwest::Client::new(),
+    };
+
+    let (s, contact) = api
+        .post(
+            "/api/v1/contacts",
+            json!({"external_id": "lan", "email": "lan@example.vn", "name": "Lan",
+                   "time_zone": "Asia/Ho_Chi_Minh"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{contact}");
+    let id = contact["id"].as_i64().unwrap();
+    let (s, _) = api
+        .post(
+            &format!("/api/v1/contacts/{id}/consents"),
+            json!({"channel": "email", "granted": true, "source": "checkout"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+
+    let (s, r) = api
+        .post("/api/v1/events", json!({"events": [paid("e1", "o1")]}))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let got = sink.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1, "the shopper's message within 10 s");
+    let (_, coupons) = api.get(&format!("/api/v1/contacts/{id}/coupons")).await;
+    let code = coupons["items"][0]["code"].as_str().unwrap().to_owned();
+    assert!(
+        got[0].data.contains(&code),
+        "the coupon code is in the body"
+    );
+
+    // The same event again starts nothing: no new step is written.
+    let (_, before) = api.get(&format!("/api/v1/contacts/{id}/automation")).await;
+    api.post("/api/v1/events", json!({"events": [paid("e1", "o1")]}))
+        .await;
+    let (_, after) = api.get(&format!("/api/v1/contacts/{id}/automation")).await;
+    assert_eq!(
+        before["items"].as_array().unwrap().len(),
+        after["items"].as_array().unwrap().len()
+    );
+
+    api.post("/api/v1/events", json!({"events": [paid("e2", "o2")]}))
+        .await;
+    let got = sink.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(
+        got.len(),
+        2,
+        "the customer's message follows the second order"
+    );
+    // The message is recorded once the server has it: poll the API until it says so.
+    let messages = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let (s, m) = api.get(&format!("/api/v1/contacts/{id}/messages")).await;
+            assert_eq!(s, 200);
+            if m["items"].as_array().is_some_and(|a| a.len() == 2) {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("both messages recorded");
+    let rules: Vec<&str> = messages["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["customer_loyalty_invitation", "shopper_thank_you"]);
+    assert_eq!(messages["items"][0]["status"], "sent");
+    assert_eq!(messages["items"][0]["channel"], "email");
+    child.kill().await.unwrap();
+}
+
+both_backends!(serve_sends_the_playbooks_through_smtp);

@@ -1,0 +1,129 @@
+//! Automated care: the rule set (read, replace with checks), and per contact the messages
+//! sent and the steps of every run with their outcome.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use clientele_automation::RuleSet;
+use clientele_core::FieldError;
+use clientele_core::time::format_instant;
+use clientele_engine::automation;
+use clientele_store::{MessageRow, OutboxRow, now_micros};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::loyalty::{Document, live_contact};
+use super::parse_limit;
+use crate::auth::Auth;
+use crate::json::JsonBody;
+use crate::{ApiError, AppState};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_rules, post_rules))
+        .routes(routes!(get_messages))
+        .routes(routes!(get_runs))
+}
+
+/// The active rule set: `{"version", "rules": {"rules": […], "templates": {…}}}`.
+#[utoipa::path(get, path = "/api/v1/automation/rules",
+    responses((status = 200, body = Document)), tag = "automation")]
+pub async fn get_rules(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+) -> Result<Json<Value>, ApiError> {
+    let (version, set) =
+        automation::current_rules(state.store.as_ref(), ws.id, now_micros()).await?;
+    Ok(Json(json!({"version": version, "rules": set.to_json()})))
+}
+
+/// Make a rule set active (the next version): `{"rules": [{"name", "enabled", "trigger",
+/// "conditions", "actions"}], "templates": {NAME: {"vi": {"subject", "text", "html"},
+/// "en": …}}}`. Runs already started keep their version. A set that fails its checks
+/// answers 422 naming the path (`rules[0].actions[1].send_email.template`).
+#[utoipa::path(post, path = "/api/v1/automation/rules", request_body = Document,
+    responses((status = 200, body = Document), (status = 422, body = crate::error::Problem)), tag = "automation")]
+pub async fn post_rules(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let set = RuleSet::from_json(&body).map_err(|e| FieldError::new(e.path, e.reason))?;
+    let version = automation::set_rules(state.store.as_ref(), ws.id, &set, now_micros()).await?;
+    Ok(Json(json!({"version": version, "rules": set.to_json()})))
+}
+
+/// Query of the per-contact lists.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// At most this many, 1–500 (default 50).
+    limit: Option<String>,
+}
+
+fn message_json(m: &MessageRow) -> Value {
+    json!({
+        "id": m.id,
+        "channel": m.channel,
+        "rule": m.rule,
+        "rule_version": m.rule_version,
+        "recipient": m.recipient,
+        "subject": m.subject,
+        "status": m.status,
+        "detail": m.detail,
+        "at": format_instant(m.at),
+    })
+}
+
+fn step_json(s: &OutboxRow) -> Value {
+    json!({
+        "rule": s.rule,
+        "rule_version": s.rule_version,
+        "step": s.step,
+        "occurrence": s.occurrence,
+        "status": s.status,
+        "attempts": s.attempts,
+        "due_at": format_instant(s.due_at),
+        "last_error": s.last_error,
+        "finished_at": s.finished_at.map(format_instant),
+    })
+}
+
+/// What was sent to the contact, newest first: `{"items": [{"channel", "rule",
+/// "rule_version", "recipient", "subject", "status": "sent"|"skipped"|"failed", "detail",
+/// "at"}]}`.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/messages", params(("id" = i64, Path), ListParams),
+    responses((status = 200, body = Document), (status = 404, body = crate::error::Problem)), tag = "automation")]
+pub async fn get_messages(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(id): Path<String>,
+    Query(p): Query<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    let id = live_contact(&state, ws.id, &id).await?;
+    let limit = parse_limit(p.limit.as_deref())?;
+    let rows = state.store.messages_of(ws.id, id, limit).await?;
+    Ok(Json(
+        json!({"items": rows.iter().map(message_json).collect::<Vec<_>>()}),
+    ))
+}
+
+/// Every step of the contact's runs, newest first, with its rule version, attempts, last
+/// error and outcome: `{"items": [{"rule", "rule_version", "step", "occurrence", "status",
+/// "attempts", "due_at", "last_error", "finished_at"}]}`.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/automation", params(("id" = i64, Path), ListParams),
+    responses((status = 200, body = Document), (status = 404, body = crate::error::Problem)), tag = "automation")]
+pub async fn get_runs(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(id): Path<String>,
+    Query(p): Query<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    let id = live_contact(&state, ws.id, &id).await?;
+    let limit = parse_limit(p.limit.as_deref())?;
+    let rows = state.store.steps_of(ws.id, id, limit).await?;
+    Ok(Json(
+        json!({"items": rows.iter().map(step_json).collect::<Vec<_>>()}),
+    ))
+}
