@@ -6,5 +6,5 @@
 pub mod rules;
 pub mod template;
 
-pub use rules::{Action, Condition, Purpose, Rule, RuleError, RuleSet, Trigger};
+pub use rules::{Action, Condition, Limits, Purpose, Rule, RuleError, RuleSet, Trigger};
 pub use template::{Rendered, render};

@@ -275,6 +275,93 @@ pub struct Localised {
 /// Templates by name, then language.
 pub type Templates = BTreeMap<String, BTreeMap<String, Localised>>;
 
+/// Limits on marketing messages: quiet hours in the contact's time zone (messages wait
+/// until they end) and a frequency cap (messages wait until the window has room).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Minutes after local midnight when quiet hours start and end (`None` = none).
+    pub quiet_hours: Option<(u32, u32)>,
+    /// At most this many marketing messages per contact in `cap_days` days (`None` = no cap).
+    pub cap: Option<(u32, u32)>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            quiet_hours: Some((21 * 60, 8 * 60)),
+            cap: Some((2, 7)),
+        }
+    }
+}
+
+impl Limits {
+    /// Whether `minute` (after local midnight) falls in quiet hours, which may span
+    /// midnight.
+    pub fn is_quiet(&self, minute: u32) -> bool {
+        match self.quiet_hours {
+            None => false,
+            Some((start, end)) if start <= end => minute >= start && minute < end,
+            Some((start, end)) => minute >= start || minute < end,
+        }
+    }
+
+    fn from_json(v: &Json) -> Result<Self, RuleError> {
+        let obj = object(v, "limits")?;
+        known_fields(obj, "limits", &["quiet_hours", "frequency_cap"])?;
+        let defaults = Self::default();
+        let quiet_hours = match obj.get("quiet_hours") {
+            None => defaults.quiet_hours,
+            Some(Json::Null) => None,
+            Some(q) => {
+                let q = object(q, "limits.quiet_hours")?;
+                known_fields(q, "limits.quiet_hours", &["start", "end"])?;
+                let at = |k: &str| {
+                    let path = format!("limits.quiet_hours.{k}");
+                    q.get(k)
+                        .and_then(Json::as_str)
+                        .and_then(clock_minutes)
+                        .ok_or_else(|| err(path, "a time of day such as \"21:00\" is expected"))
+                };
+                Some((at("start")?, at("end")?))
+            }
+        };
+        let cap = match obj.get("frequency_cap") {
+            None => defaults.cap,
+            Some(Json::Null) => None,
+            Some(c) => {
+                let c = object(c, "limits.frequency_cap")?;
+                known_fields(c, "limits.frequency_cap", &["messages", "days"])?;
+                let n = |k: &str, max: u64| {
+                    c.get(k)
+                        .and_then(Json::as_u64)
+                        .filter(|n| (1..=max).contains(n))
+                        .map(|n| n as u32)
+                        .ok_or_else(|| {
+                            err(format!("limits.frequency_cap.{k}"), format!("1 to {max}"))
+                        })
+                };
+                Some((n("messages", 1000)?, n("days", 365)?))
+            }
+        };
+        Ok(Self { quiet_hours, cap })
+    }
+
+    fn to_json(self) -> Json {
+        let clock = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
+        json!({
+            "quiet_hours": self.quiet_hours.map(|(s, e)| json!({"start": clock(s), "end": clock(e)})),
+            "frequency_cap": self.cap.map(|(m, d)| json!({"messages": m, "days": d})),
+        })
+    }
+}
+
+/// `HH:MM` as minutes after midnight.
+fn clock_minutes(s: &str) -> Option<u32> {
+    let (h, m) = s.split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 && s.len() == 5).then_some(h * 60 + m)
+}
+
 /// A validated rule set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleSet {
@@ -282,6 +369,8 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// Templates.
     pub templates: Templates,
+    /// Quiet hours and frequency cap for marketing messages.
+    pub limits: Limits,
 }
 
 /// A rule set that does not pass the checks: where, and why.
@@ -334,7 +423,11 @@ impl RuleSet {
     /// Parse and check a JSON document (the API's body).
     pub fn from_json(doc: &Json) -> Result<Self, RuleError> {
         let obj = object(doc, "")?;
-        known_fields(obj, "", &["rules", "templates"])?;
+        known_fields(obj, "", &["rules", "templates", "limits"])?;
+        let limits = match obj.get("limits") {
+            None => Limits::default(),
+            Some(l) => Limits::from_json(l)?,
+        };
         let mut templates = Templates::new();
         if let Some(t) = obj.get("templates") {
             for (name, langs) in object(t, "templates")? {
@@ -367,7 +460,11 @@ impl RuleSet {
                 rules.push(rule);
             }
         }
-        Ok(Self { rules, templates })
+        Ok(Self {
+            rules,
+            templates,
+            limits,
+        })
     }
 
     /// The document form (what the API returns and stores).
@@ -399,7 +496,7 @@ impl RuleSet {
                 })
             })
             .collect();
-        json!({"rules": rules, "templates": templates})
+        json!({"rules": rules, "templates": templates, "limits": self.limits.to_json()})
     }
 
     /// A rule by name.

@@ -22,6 +22,24 @@ fn the_shipped_playbooks_cover_the_ladder() {
 }
 
 #[test]
+fn quiet_hours_may_span_midnight() {
+    let l = clientele_automation::Limits::default();
+    assert!(
+        l.is_quiet(21 * 60) && l.is_quiet(23 * 60 + 59) && l.is_quiet(0) && l.is_quiet(7 * 60 + 59)
+    );
+    assert!(!l.is_quiet(8 * 60) && !l.is_quiet(12 * 60) && !l.is_quiet(20 * 60 + 59));
+    let day = clientele_automation::Limits {
+        quiet_hours: Some((12 * 60, 13 * 60)),
+        cap: None,
+    };
+    assert!(day.is_quiet(12 * 60 + 30) && !day.is_quiet(13 * 60));
+    let none = RuleSet::from_json(&json!({"limits": {"quiet_hours": null, "frequency_cap": null}}))
+        .unwrap();
+    assert_eq!(none.limits.quiet_hours, None);
+    assert_eq!(none.limits.cap, None);
+}
+
+#[test]
 fn bad_rule_sets_name_the_path() {
     let t = json!({"x": {"vi": {"subject": "s", "text": "t", "html": "h"}}});
     let rule = |r: Value| json!({"rules": [r], "templates": t});
@@ -92,6 +110,15 @@ fn bad_rule_sets_name_the_path() {
             json!({"templates": {"x": {"fr": {"subject": "s", "text": "t", "html": "h"}}}}),
             "templates.x.fr",
         ),
+        (
+            json!({"limits": {"quiet_hours": {"start": "25:00", "end": "08:00"}}}),
+            "limits.quiet_hours.start",
+        ),
+        (
+            json!({"limits": {"frequency_cap": {"messages": 0, "days": 7}}}),
+            "limits.frequency_cap.messages",
+        ),
+        (json!({"limits": {"curfew": true}}), "limits.curfew"),
     ];
     for (doc, path) in cases {
         let e = RuleSet::from_json(&doc).expect_err(&doc.to_string());

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clientele_core::ContactId;
 use clientele_core::contact::{ConsentInput, ContactInput};
-use clientele_core::time::{DAY, SECOND, format_instant};
+use clientele_core::time::{DAY, Micros, SECOND, format_instant};
 use clientele_engine::automation::{MAX_ATTEMPTS, SmtpMailer, run_due};
 use clientele_engine::contacts;
 use clientele_loyalty::coupon::display_code;
@@ -34,11 +34,28 @@ async fn person(s: &dyn Store, ws: &Workspace, ext: &str, consent: bool) -> Cont
     id
 }
 
-/// Run the outbox until nothing is due; returns the steps handled.
+/// The next 12:00 UTC from now: outside the default quiet hours of a UTC contact, whatever
+/// the hour the suite runs at.
+fn noon() -> Micros {
+    let now = now_micros();
+    let day_start = now - now.rem_euclid(DAY);
+    let noon = day_start + DAY / 2;
+    if noon >= now { noon } else { noon + DAY }
+}
+
+/// Run the outbox at [`noon`] until nothing is due; returns the steps handled.
 async fn drain(s: &dyn Store, mailer: &SmtpMailer) -> usize {
+    drain_at(s, mailer, noon()).await
+}
+
+async fn drain_at(s: &dyn Store, mailer: &SmtpMailer, at: Micros) -> usize {
     let mut total = 0;
     loop {
-        let n = run_due(s, mailer, now_micros(), 100).await.unwrap();
+        let n = run_due(s, mailer, at, 100).await.unwrap();
+        assert!(
+            total < 1000,
+            "the runner keeps finding work: a step due again at once"
+        );
         if n == 0 {
             return total;
         }
@@ -137,7 +154,7 @@ async fn a_server_that_refuses_is_retried_then_parked(db: TestDb) {
     let lan = person(s, &ws, "lan", true).await;
     ingest_ok(s, &ws, &[paid("e1", "lan", "o1", 250_000, &hour_ago())]).await;
     // Each try moves the step's due time out by its backoff; run at that time.
-    let mut now = now_micros();
+    let mut now = noon();
     for _ in 0..(MAX_ATTEMPTS + 1) {
         run_due(s, &mailer, now, 100).await.unwrap();
         now += 3 * DAY;
@@ -159,7 +176,80 @@ async fn a_server_that_refuses_is_retried_then_parked(db: TestDb) {
     assert_eq!(m[0].status, "failed");
 }
 
+async fn quiet_hours_defer_marketing_to_the_morning(db: TestDb) {
+    let sink = SmtpSink::start();
+    let mailer = SmtpMailer::new(&sink.url(), "care@shop.vn").unwrap();
+    let ws = db.workspace("shop").await;
+    let s = db.store.as_ref();
+    let input = ContactInput::from_json(&json!({
+        "external_id": "lan", "email": "lan@example.vn", "time_zone": "Asia/Ho_Chi_Minh"
+    }))
+    .unwrap();
+    let lan = contacts::create(s, &ws, input).await.unwrap();
+    let c: ConsentInput =
+        serde_json::from_value(json!({"channel": "email", "granted": true, "source": "form"}))
+            .unwrap();
+    contacts::add_consent(s, &ws, lan, &c).await.unwrap();
+    ingest_ok(s, &ws, &[paid("e1", "lan", "o1", 250_000, &hour_ago())]).await;
+    // 16:00 UTC is 23:00 in Hồ Chí Minh City: quiet.
+    let night = noon() + 4 * 3600 * SECOND;
+    drain_at(s, &mailer, night).await;
+    assert!(sink.messages().is_empty(), "nothing at 23:00 local");
+    let steps = s.steps_of(ws.id, lan, 10).await.unwrap();
+    let email = steps.iter().find(|st| st.step == 1).unwrap();
+    // 08:00 local the next day is 01:00 UTC.
+    assert_eq!(
+        email.due_at,
+        noon() + 13 * 3600 * SECOND,
+        "deferred to 08:00 local"
+    );
+    assert_eq!(
+        (email.status.as_str(), email.attempts),
+        ("pending", 0),
+        "not a failed try"
+    );
+    assert!(email.last_error.as_deref().unwrap().contains("quiet hours"));
+    drain_at(s, &mailer, email.due_at).await;
+    assert_eq!(sink.wait_for(1, Duration::from_secs(10)).await.len(), 1);
+}
+
+async fn the_frequency_cap_defers_what_exceeds_it(db: TestDb) {
+    let sink = SmtpSink::start();
+    let mailer = SmtpMailer::new(&sink.url(), "care@shop.vn").unwrap();
+    let ws = db.workspace("shop").await;
+    let s = db.store.as_ref();
+    let (_, mut set) = clientele_engine::automation::current_rules(s, ws.id, now_micros())
+        .await
+        .unwrap();
+    set.limits.cap = Some((1, 7));
+    clientele_engine::automation::set_rules(s, ws.id, &set, now_micros())
+        .await
+        .unwrap();
+    let lan = person(s, &ws, "lan", true).await;
+    ingest_ok(s, &ws, &[paid("e1", "lan", "o1", 250_000, &hour_ago())]).await;
+    drain(s, &mailer).await;
+    ingest_ok(s, &ws, &[paid("e2", "lan", "o2", 250_000, &hour_ago())]).await;
+    drain(s, &mailer).await;
+    assert_eq!(sink.messages().len(), 1, "one marketing message a week");
+    let sent = s.messages_of(ws.id, lan, 10).await.unwrap();
+    let steps = s.steps_of(ws.id, lan, 10).await.unwrap();
+    let waiting = steps
+        .iter()
+        .find(|st| st.rule == "customer_loyalty_invitation")
+        .unwrap();
+    assert_eq!(waiting.status, "pending");
+    assert_eq!(
+        waiting.due_at,
+        sent[0].at + 7 * DAY,
+        "when the week has room"
+    );
+    drain_at(s, &mailer, waiting.due_at).await;
+    assert_eq!(sink.wait_for(2, Duration::from_secs(10)).await.len(), 2);
+}
+
 both_backends!(
+    quiet_hours_defer_marketing_to_the_morning,
+    the_frequency_cap_defers_what_exceeds_it,
     the_shopper_and_customer_playbooks_send_their_messages,
     no_consent_means_no_marketing_e_mail,
     history_being_imported_starts_no_runs,

@@ -23,7 +23,7 @@ macro_rules! step_columns {
 macro_rules! message_columns {
     () => {
         "id, contact_id, channel, rule, rule_version, step_key, recipient, subject, status, \
-         detail, at"
+         detail, at, purpose"
     };
 }
 
@@ -59,6 +59,7 @@ fn message_row(r: &DbRow) -> Result<MessageRow, sqlx::Error> {
         status: r.try_get(8)?,
         detail: r.try_get(9)?,
         at: r.try_get(10)?,
+        purpose: r.try_get(11)?,
     })
 }
 
@@ -201,8 +202,8 @@ impl AutomationWrite for Tx {
     async fn insert_message(&mut self, m: &MessageRow) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO messages (workspace_id, contact_id, channel, rule, rule_version, step_key,
-                 recipient, subject, status, detail, at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 recipient, subject, status, detail, at, purpose)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              ON CONFLICT (workspace_id, step_key) DO NOTHING",
         )
         .bind(self.ws)
@@ -216,10 +217,45 @@ impl AutomationWrite for Tx {
         .bind(&m.status)
         .bind(&m.detail)
         .bind(m.at)
+        .bind(&m.purpose)
         .execute(&mut *self.tx)
         .await
         .map_err(other)?;
         Ok(())
+    }
+
+    async fn defer_step(&mut self, id: i64, due_at: Micros, why: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE outbox SET status = 'pending', due_at = $3, last_error = $4, lease_until = NULL,
+                 attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
+             WHERE workspace_id = $1 AND id = $2",
+        )
+        .bind(self.ws)
+        .bind(id)
+        .bind(due_at)
+        .bind(why)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        Ok(())
+    }
+
+    async fn marketing_sent_since(
+        &mut self,
+        contact: ContactId,
+        since: Micros,
+    ) -> StoreResult<Vec<Micros>> {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT at FROM messages WHERE workspace_id = $1 AND contact_id = $2
+               AND status = 'sent' AND purpose = 'marketing' AND at >= $3 ORDER BY at",
+        )
+        .bind(self.ws)
+        .bind(contact.0)
+        .bind(since)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        Ok(rows.into_iter().map(|(at,)| at).collect())
     }
 }
 

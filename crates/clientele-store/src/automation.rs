@@ -62,6 +62,8 @@ pub struct MessageRow {
     pub subject: String,
     /// `sent`, `skipped` or `failed`.
     pub status: String,
+    /// `marketing` or `service`.
+    pub purpose: String,
     /// Why skipped or failed.
     pub detail: Option<String>,
     /// When.
@@ -99,6 +101,15 @@ pub trait AutomationWrite: Send {
     ) -> StoreResult<()>;
     /// Record a message.
     async fn insert_message(&mut self, row: &MessageRow) -> StoreResult<()>;
+    /// Put a claimed step back until `due_at` without counting the try (quiet hours, a
+    /// full frequency cap), saying why.
+    async fn defer_step(&mut self, id: i64, due_at: Micros, why: &str) -> StoreResult<()>;
+    /// When marketing messages were sent to `contact` at or after `since`, oldest first.
+    async fn marketing_sent_since(
+        &mut self,
+        contact: ContactId,
+        since: Micros,
+    ) -> StoreResult<Vec<Micros>>;
 }
 
 /// Automation reads outside a transaction.

@@ -50,6 +50,8 @@ enum Outcome {
     Done { context: Value, wait: Micros },
     /// Nothing to do for this contact; the run goes on.
     Skipped { context: Value, why: String },
+    /// Not now (quiet hours, a full frequency cap): the same step again at `until`.
+    Deferred { until: Micros, why: String },
     /// The try failed; maybe again later.
     Failed(String),
 }
@@ -103,12 +105,13 @@ async fn run_step(
         },
         Action::SendEmail { template, purpose } => {
             // Gather what the message needs, then let go of the write lock while sending.
-            let facts = message_facts(&mut *tx, store, ws, contact).await?;
+            let facts = message_facts(&mut *tx, store, ws, contact, &set, now).await?;
             drop(tx);
             let (outcome, subject) =
                 send_email(mailer, ws, &set, step, template, *purpose, &facts, context).await;
             tx = store.begin_write(ws.id).await?;
-            record_message(&mut *tx, step, &facts, &subject, &outcome, now).await?;
+            let purpose = *purpose;
+            record_message(&mut *tx, step, &facts, &subject, purpose, &outcome, now).await?;
             outcome
         }
     };
@@ -123,6 +126,12 @@ async fn settle(
     now: Micros,
 ) -> StoreResult<()> {
     let (status, context, wait, error) = match outcome {
+        Outcome::Deferred { until, why } => {
+            // Never due again at once: the runner would spin on it.
+            tx.defer_step(step.id, until.max(now + SECOND), &why)
+                .await?;
+            return tx.commit().await;
+        }
         Outcome::Done { context, wait } => ("done", context, wait, None),
         Outcome::Skipped { context, why } => ("skipped", context, 0, Some(why)),
         Outcome::Failed(e) => {
@@ -219,6 +228,13 @@ struct Facts {
     rung: Option<String>,
     balance: i64,
     external_id: Option<String>,
+    /// Minutes after midnight now, in the contact's time zone (else the workspace's).
+    local_minute: u32,
+    /// Instants of the end of quiet hours after now, in order of preference: today's or
+    /// tomorrow's local end time.
+    quiet_ends_at: Option<Micros>,
+    /// When the frequency cap has room again, if it is full now.
+    cap_frees_at: Option<Micros>,
 }
 
 async fn message_facts(
@@ -226,8 +242,23 @@ async fn message_facts(
     store: &dyn Store,
     ws: &Workspace,
     contact: ContactId,
+    set: &RuleSet,
+    now: Micros,
 ) -> StoreResult<Facts> {
     let fields = tx.contact_fields(contact).await?.unwrap_or_default();
+    let zone = fields.time_zone.as_deref().unwrap_or(&ws.time_zone);
+    let (local_minute, quiet_ends_at) = local_clock(now, zone, set.limits.quiet_hours);
+    let cap_frees_at = match set.limits.cap {
+        None => None,
+        Some((messages, days)) => {
+            let window = i64::from(days) * clientele_core::time::DAY;
+            // The window is the last `days` up to now: a message exactly `days` ago has
+            // left it (else a deferral to that instant would find the cap still full).
+            let sent = tx.marketing_sent_since(contact, now - window + 1).await?;
+            // Full: room again when the oldest message in the window leaves it.
+            (sent.len() >= messages as usize).then(|| sent[sent.len() - messages as usize] + window)
+        }
+    };
     let rung = tx
         .ladder_rows(&[contact])
         .await?
@@ -257,7 +288,35 @@ async fn message_facts(
         rung,
         balance,
         external_id: fields.external_id,
+        local_minute,
+        quiet_ends_at,
+        cap_frees_at,
     })
+}
+
+/// The minute of the day at `now` in `zone`, and when the next end of quiet hours falls.
+fn local_clock(now: Micros, zone: &str, quiet: Option<(u32, u32)>) -> (u32, Option<Micros>) {
+    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let Ok(ts) = jiff::Timestamp::from_microsecond(now) else {
+        return (0, None);
+    };
+    let local = ts.to_zoned(tz);
+    let minute = local.hour() as u32 * 60 + local.minute() as u32;
+    let ends = quiet.and_then(|(_, end)| {
+        let at = |day: jiff::civil::Date| {
+            day.at((end / 60) as i8, (end % 60) as i8, 0, 0)
+                .to_zoned(local.time_zone().clone())
+                .ok()
+                .map(|z| z.timestamp().as_microsecond())
+        };
+        let today = at(local.date())?;
+        if today > now {
+            Some(today)
+        } else {
+            at(local.date().tomorrow().ok()?)
+        }
+    });
+    (minute, ends)
 }
 
 #[allow(clippy::too_many_arguments, reason = "one step's whole situation")]
@@ -278,6 +337,18 @@ async fn send_email(
     if purpose == Purpose::Marketing && !facts.consented {
         let why = "no e-mail consent".into();
         return (Outcome::Skipped { context, why }, String::new());
+    }
+    if purpose == Purpose::Marketing {
+        if set.limits.is_quiet(facts.local_minute)
+            && let Some(until) = facts.quiet_ends_at
+        {
+            let why = "deferred: quiet hours in the contact's time zone".into();
+            return (Outcome::Deferred { until, why }, String::new());
+        }
+        if let Some(until) = facts.cap_frees_at {
+            let why = "deferred: frequency cap reached".into();
+            return (Outcome::Deferred { until, why }, String::new());
+        }
     }
     let Some(t) = set.template(template, facts.language) else {
         let e = format!("template {template:?} is missing");
@@ -317,15 +388,16 @@ async fn record_message(
     step: &OutboxRow,
     facts: &Facts,
     subject: &str,
+    purpose: Purpose,
     outcome: &Outcome,
     now: Micros,
 ) -> StoreResult<()> {
     let (status, detail) = match outcome {
         Outcome::Done { .. } => ("sent", None),
         Outcome::Skipped { why, .. } => ("skipped", Some(why.clone())),
-        // A failed try is recorded once it is the last.
+        // A failed try is recorded once it is the last; a deferred one when it is sent.
         Outcome::Failed(e) if step.attempts >= MAX_ATTEMPTS => ("failed", Some(e.clone())),
-        Outcome::Failed(_) => return Ok(()),
+        Outcome::Failed(_) | Outcome::Deferred { .. } => return Ok(()),
     };
     tx.insert_message(&MessageRow {
         id: 0,
@@ -339,6 +411,7 @@ async fn record_message(
         status: status.into(),
         detail,
         at: now,
+        purpose: purpose.name().into(),
     })
     .await
 }
