@@ -293,7 +293,7 @@ async fn serve(
             every,
         ))
     });
-    let runner = tokio::spawn(clientele_http::schedule::automation_forever(
+    let runner = tokio::spawn(clientele_engine::automation::run_forever(
         store.clone(),
         mailer,
     ));

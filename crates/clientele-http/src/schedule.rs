@@ -1,5 +1,5 @@
 //! Work the server does on a clock: refitting every workspace's lifetime-value models,
-//! moving contacts whose rung is due, and carrying out automation steps.
+//! and moving contacts whose rung is due (the automation runner is the engine's `run_forever`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -101,38 +101,6 @@ pub async fn ladder_forever(store: Arc<dyn Store>, every: Duration) {
                     tracing::info!(workspace = %ws.name, accounts = n, "loyalty: lots expired")
                 }
                 Err(e) => tracing::error!(workspace = %ws.name, error = %e, "loyalty expiry"),
-            }
-        }
-    }
-}
-
-/// Steps handled per pass of the automation runner.
-const STEP_BATCH: i64 = 100;
-
-/// How long the runner rests when nothing is due: the bound on the delay between an event
-/// and the first step it starts.
-const IDLE: Duration = Duration::from_millis(200);
-
-/// Carry out due automation steps for ever: straight on while there is work, resting
-/// [`IDLE`] between empty passes.
-pub async fn automation_forever(
-    store: Arc<dyn Store>,
-    mailer: Arc<dyn clientele_engine::automation::Mailer>,
-) {
-    loop {
-        match clientele_engine::automation::run_due(
-            store.as_ref(),
-            mailer.as_ref(),
-            now_micros(),
-            STEP_BATCH,
-        )
-        .await
-        {
-            Ok(0) => tokio::time::sleep(IDLE).await,
-            Ok(_) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "automation runner");
-                tokio::time::sleep(IDLE).await;
             }
         }
     }

@@ -11,7 +11,7 @@ mod triggers;
 
 pub use mailer::{Email, Mailer, NoSmtp, SmtpMailer};
 pub use rules::{active_rules, current_rules, rules_of_version, set_rules};
-pub use runner::{MAX_ATTEMPTS, run_due};
+pub use runner::{IDLE, MAX_ATTEMPTS, run_due, run_forever};
 pub(crate) use triggers::on_ladder_changes;
 
 /// The key of step `step` of a run: rule, version, contact and occurrence say which run.

@@ -12,7 +12,10 @@ use clientele_core::time::{Micros, SECOND, format_instant};
 use clientele_loyalty::coupon::{Discount, display_code};
 use clientele_loyalty::{Cause, EntryKind};
 use clientele_store::{MessageRow, OutboxRow, Store, StoreResult, Workspace, WriteTx};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::mailer::{Email, Mailer};
 use super::{rules_of_version, step_key};
@@ -23,6 +26,35 @@ pub const MAX_ATTEMPTS: i64 = 5;
 
 /// How long a claimed step stays with its runner before another may take it.
 const LEASE: Micros = 60 * SECOND;
+
+/// Steps handled per pass of [`run_forever`].
+const STEP_BATCH: i64 = 100;
+
+/// How long [`run_forever`] rests when nothing is due: the bound on the delay between an
+/// event and the first step it starts.
+pub const IDLE: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Carry out due steps for ever: straight on while there is work, resting [`IDLE`] between
+/// empty passes.
+pub async fn run_forever(store: std::sync::Arc<dyn Store>, mailer: std::sync::Arc<dyn Mailer>) {
+    loop {
+        match run_due(
+            store.as_ref(),
+            mailer.as_ref(),
+            clientele_store::now_micros(),
+            STEP_BATCH,
+        )
+        .await
+        {
+            Ok(0) => tokio::time::sleep(IDLE).await,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "automation runner");
+                tokio::time::sleep(IDLE).await;
+            }
+        }
+    }
+}
 
 /// Carry out up to `limit` due steps of every workspace; returns how many were handled.
 pub async fn run_due(
@@ -36,12 +68,93 @@ pub async fn run_due(
         let mut tx = store.begin_write(ws.id).await?;
         let steps = tx.claim_due(now, now + LEASE, limit).await?;
         tx.commit().await?;
+        handled += steps.len();
+        let mut emails = Vec::new();
         for step in steps {
-            run_step(store, mailer, &ws, &step, now).await?;
-            handled += 1;
+            let set = rules_cached(store, &ws, step.rule_version).await?;
+            match set.as_deref().and_then(|s| action_of(s, &step)) {
+                Some(Action::SendEmail { template, purpose }) => {
+                    emails.push((step, set.expect("found above"), template, purpose));
+                }
+                _ => run_step(store, &ws, set.as_deref(), &step, now).await?,
+            }
         }
+        send_emails(store, mailer, &ws, emails, now).await?;
     }
     Ok(handled)
+}
+
+/// Rule-set versions never change once stored: parsed once per process.
+type RuleCache = std::sync::Mutex<HashMap<(i64, i64), Arc<RuleSet>>>;
+
+async fn rules_cached(
+    store: &dyn Store,
+    ws: &Workspace,
+    version: i64,
+) -> StoreResult<Option<Arc<RuleSet>>> {
+    static CACHE: std::sync::OnceLock<RuleCache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (ws.id.0, version);
+    if let Some(set) = cache.lock().expect("rule cache").get(&key) {
+        return Ok(Some(set.clone()));
+    }
+    let mut tx = store.begin_write(ws.id).await?;
+    let set = rules_of_version(&mut *tx, version).await?.map(Arc::new);
+    tx.commit().await?;
+    if let Some(set) = &set {
+        cache.lock().expect("rule cache").insert(key, set.clone());
+    }
+    Ok(set)
+}
+
+fn action_of(set: &RuleSet, step: &OutboxRow) -> Option<Action> {
+    set.rule(&step.rule)?
+        .actions
+        .get(usize::try_from(step.step).ok()?)
+        .cloned()
+}
+
+/// How many e-mails are handed to the mailer at once.
+const SEND_CONCURRENCY: usize = 16;
+
+/// E-mail steps in one batch: what they need read in one transaction, the messages sent
+/// concurrently with no lock held, and every outcome recorded in one transaction.
+async fn send_emails(
+    store: &dyn Store,
+    mailer: &dyn Mailer,
+    ws: &Workspace,
+    emails: Vec<(OutboxRow, Arc<RuleSet>, String, Purpose)>,
+    now: Micros,
+) -> StoreResult<()> {
+    if emails.is_empty() {
+        return Ok(());
+    }
+    let mut tx = store.begin_write(ws.id).await?;
+    let mut prepared = Vec::with_capacity(emails.len());
+    for (step, set, template, purpose) in emails {
+        let facts = message_facts(&mut *tx, store, ws, step.contact_id, &set, now).await?;
+        prepared.push((step, set, template, purpose, facts));
+    }
+    tx.commit().await?;
+    // Futures built first, then driven a few at a time (a closure inside the stream would
+    // not be provably `Send` across the spawned runner's lifetimes).
+    let mut sends = Vec::with_capacity(prepared.len());
+    for (step, set, template, purpose, facts) in &prepared {
+        let context = serde_json::from_str(&step.context).unwrap_or_else(|_| json!({}));
+        sends.push(send_email(
+            mailer, ws, set, step, template, *purpose, facts, context,
+        ));
+    }
+    let outcomes: Vec<(Outcome, String)> = futures_util::stream::iter(sends)
+        .buffered(SEND_CONCURRENCY)
+        .collect()
+        .await;
+    let mut tx = store.begin_write(ws.id).await?;
+    for ((step, set, _, purpose, facts), (outcome, subject)) in prepared.iter().zip(outcomes) {
+        record_message(&mut *tx, step, facts, &subject, *purpose, &outcome, now).await?;
+        settle_in(&mut *tx, set, step, outcome, now).await?;
+    }
+    tx.commit().await
 }
 
 /// What a step came to.
@@ -56,23 +169,20 @@ enum Outcome {
     Failed(String),
 }
 
+/// A step done in the database, in the transaction that settles it.
 async fn run_step(
     store: &dyn Store,
-    mailer: &dyn Mailer,
     ws: &Workspace,
+    set: Option<&RuleSet>,
     step: &OutboxRow,
     now: Micros,
 ) -> StoreResult<()> {
     let mut context: Value = serde_json::from_str(&step.context).unwrap_or_else(|_| json!({}));
     let mut tx = store.begin_write(ws.id).await?;
-    let Some(set) = rules_of_version(&mut *tx, step.rule_version).await? else {
+    let Some(set) = set else {
         return park(tx, step, "the rule set's version is gone", now).await;
     };
-    let Some(action) = set
-        .rule(&step.rule)
-        .and_then(|r| r.actions.get(step.step as usize))
-        .cloned()
-    else {
+    let Some(action) = action_of(set, step) else {
         return park(tx, step, "the rule or its step is gone", now).await;
     };
     let contact = step.contact_id;
@@ -103,24 +213,16 @@ async fn run_step(
             context,
             wait: hours * 3600 * SECOND,
         },
-        Action::SendEmail { template, purpose } => {
-            // Gather what the message needs, then let go of the write lock while sending.
-            let facts = message_facts(&mut *tx, store, ws, contact, &set, now).await?;
-            drop(tx);
-            let (outcome, subject) =
-                send_email(mailer, ws, &set, step, template, *purpose, &facts, context).await;
-            tx = store.begin_write(ws.id).await?;
-            let purpose = *purpose;
-            record_message(&mut *tx, step, &facts, &subject, purpose, &outcome, now).await?;
-            outcome
-        }
+        Action::SendEmail { .. } => unreachable!("e-mail steps are sent in batches"),
     };
-    settle(tx, step, outcome, now).await
+    settle_in(&mut *tx, set, step, outcome, now).await?;
+    tx.commit().await
 }
 
 /// Finish the step as the outcome says, and enqueue the next one.
-async fn settle(
-    mut tx: Box<dyn WriteTx>,
+async fn settle_in(
+    tx: &mut dyn WriteTx,
+    set: &RuleSet,
     step: &OutboxRow,
     outcome: Outcome,
     now: Micros,
@@ -128,9 +230,7 @@ async fn settle(
     let (status, context, wait, error) = match outcome {
         Outcome::Deferred { until, why } => {
             // Never due again at once: the runner would spin on it.
-            tx.defer_step(step.id, until.max(now + SECOND), &why)
-                .await?;
-            return tx.commit().await;
+            return tx.defer_step(step.id, until.max(now + SECOND), &why).await;
         }
         Outcome::Done { context, wait } => ("done", context, wait, None),
         Outcome::Skipped { context, why } => ("skipped", context, 0, Some(why)),
@@ -145,16 +245,15 @@ async fn settle(
                     .await?;
             }
             tracing::warn!(key = %step.key, attempts = step.attempts, error = %e, "automation step failed");
-            return tx.commit().await;
+            return Ok(());
         }
     };
     tx.settle_step(step.id, status, step.due_at, error.as_deref(), now)
         .await?;
     let next = step.step + 1;
-    let rule_continues = rules_of_version(&mut *tx, step.rule_version)
-        .await?
-        .and_then(|s: RuleSet| s.rule(&step.rule).map(|r| r.actions.len() as i64))
-        .is_some_and(|n| next < n);
+    let rule_continues = set
+        .rule(&step.rule)
+        .is_some_and(|r| next < r.actions.len() as i64);
     if rule_continues {
         let key = step_key(
             &step.rule,
@@ -178,7 +277,7 @@ async fn settle(
         }])
         .await?;
     }
-    tx.commit().await
+    Ok(())
 }
 
 async fn park(
