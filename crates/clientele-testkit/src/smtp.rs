@@ -98,6 +98,8 @@ impl SmtpSink {
         let mut server = Server::new(sink);
         server
             .with_name("sink.test")
+            // One thread per connection: enough for a client's whole pool of connections.
+            .with_num_threads(64)
             .with_ssl(SslConfig::None)
             .expect("no TLS")
             .with_tcp_listener(listener);
