@@ -186,6 +186,7 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
         Command::Clv { command } => crate::clv::run(command, database).await,
         Command::Ladder(args) => crate::ladder::run(args, database).await,
         Command::Loyalty { command } => crate::loyalty::run(command, database).await,
+        Command::Automation { command } => crate::automation::run(command, database).await,
         Command::Migrate => {
             db::open(database).await?;
             println!("migrations applied");

@@ -179,7 +179,11 @@ pub async fn run(command: LoyaltyCommand, database: &str) -> anyhow::Result<()> 
 }
 
 /// The live contact named by external id, or else by numeric id.
-async fn find(store: &dyn Store, ws: &Workspace, raw: &str) -> anyhow::Result<ContactId> {
+pub(crate) async fn find(
+    store: &dyn Store,
+    ws: &Workspace,
+    raw: &str,
+) -> anyhow::Result<ContactId> {
     let q = ContactQuery {
         external_id: Some(raw.to_owned()),
         limit: 2,
@@ -199,7 +203,7 @@ async fn find(store: &dyn Store, ws: &Workspace, raw: &str) -> anyhow::Result<Co
     }
 }
 
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -1,6 +1,7 @@
 //! The `clientele` binary: serve, demo, workspace and token management, import, rebuild,
 //! ladder, loyalty and CLV.
 
+mod automation;
 mod clv;
 mod clv_input;
 mod clv_plot;
@@ -85,6 +86,11 @@ enum Command {
     Migrate,
     /// The loyalty ladder: contacts and revenue per rung and status, or one line per contact.
     Ladder(ladder::LadderArgs),
+    /// Automated care: the active rules, and a contact's runs and messages.
+    Automation {
+        #[command(subcommand)]
+        command: automation::AutomationCommand,
+    },
     /// The loyalty points ledger: a contact's balance or history; expire due lots now.
     Loyalty {
         #[command(subcommand)]

@@ -181,6 +181,20 @@ async fn serve_sends_the_playbooks_through_smtp(db: TestDb) {
     assert_eq!(messages["items"][0]["status"], "sent");
     assert_eq!(messages["items"][0]["channel"], "email");
     child.kill().await.unwrap();
+
+    // Operators see the same from the command line.
+    let list = clientele(&db, &["automation", "list"]);
+    assert!(list.starts_with("# rule set version 2"), "{list}");
+    assert!(
+        list.contains("shopper_thank_you\ton\trung_entered:shopper\tissue_coupon:10% → send_email:shopper_thank_you (marketing)"),
+        "{list}"
+    );
+    let runs = clientele(&db, &["automation", "runs", "lan"]);
+    assert!(runs.contains("shopper_thank_you,2,1,done,1,"), "{runs}");
+    assert!(
+        runs.contains(",email,customer_loyalty_invitation,sent,lan@example.vn,"),
+        "{runs}"
+    );
 }
 
 both_backends!(serve_sends_the_playbooks_through_smtp);

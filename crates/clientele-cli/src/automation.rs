@@ -1,0 +1,108 @@
+//! `clientele automation list|runs`: operators' view of automated care — the active rules
+//! and, per contact, every step of its runs and the messages sent.
+
+use clap::Subcommand;
+use clientele_automation::{Action, Trigger};
+use clientele_core::time::format_instant;
+use clientele_store::now_micros;
+
+use crate::{db, loyalty};
+
+#[derive(Subcommand)]
+pub enum AutomationCommand {
+    /// The active rules: name, on/off, trigger and actions (tab-separated).
+    List {
+        /// Workspace name (optional when there is only one).
+        #[arg(long)]
+        workspace: Option<String>,
+    },
+    /// A contact's runs: every step with its outcome, then the messages (CSV).
+    Runs {
+        /// The contact: its external id, or its numeric id.
+        contact: String,
+        /// Workspace name (optional when there is only one).
+        #[arg(long)]
+        workspace: Option<String>,
+    },
+}
+
+pub async fn run(command: AutomationCommand, database: &str) -> anyhow::Result<()> {
+    let store = db::open(database).await?;
+    match command {
+        AutomationCommand::List { workspace } => {
+            let ws = db::workspace(store.as_ref(), workspace.as_deref()).await?;
+            let (version, set) =
+                clientele_engine::automation::current_rules(store.as_ref(), ws.id, now_micros())
+                    .await?;
+            println!("# rule set version {version}");
+            for r in &set.rules {
+                let on = if r.enabled { "on" } else { "off" };
+                let steps: Vec<String> = r.actions.iter().map(action).collect();
+                println!(
+                    "{}\t{on}\t{}\t{}",
+                    r.name,
+                    trigger(r.trigger),
+                    steps.join(" → ")
+                );
+            }
+        }
+        AutomationCommand::Runs { contact, workspace } => {
+            let ws = db::workspace(store.as_ref(), workspace.as_deref()).await?;
+            let id = loyalty::find(store.as_ref(), &ws, &contact).await?;
+            println!("rule,version,step,status,attempts,due_at,last_error");
+            for s in store.steps_of(ws.id, id, 500).await?.iter().rev() {
+                println!(
+                    "{},{},{},{},{},{},{}",
+                    s.rule,
+                    s.rule_version,
+                    s.step,
+                    s.status,
+                    s.attempts,
+                    format_instant(s.due_at),
+                    loyalty::csv_field(s.last_error.as_deref().unwrap_or(""))
+                );
+            }
+            println!();
+            println!("at,channel,rule,status,recipient,subject");
+            for m in store.messages_of(ws.id, id, 500).await?.iter().rev() {
+                println!(
+                    "{},{},{},{},{},{}",
+                    format_instant(m.at),
+                    m.channel,
+                    m.rule,
+                    m.status,
+                    m.recipient,
+                    loyalty::csv_field(&m.subject)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn trigger(t: Trigger) -> String {
+    match t {
+        Trigger::RungEntered(r) => format!("rung_entered:{r}"),
+        Trigger::RungLeft(r) => format!("rung_left:{r}"),
+        Trigger::StatusChanged(s) => format!("status_changed:{s}"),
+    }
+}
+
+fn action(a: &Action) -> String {
+    match a {
+        Action::SendEmail { template, purpose } => {
+            format!("send_email:{template} ({})", purpose.name())
+        }
+        Action::IssueCoupon(t) => format!(
+            "issue_coupon:{}{}",
+            t.discount.value(),
+            match t.discount.kind() {
+                "percent" => "%",
+                _ => "",
+            }
+        ),
+        Action::AwardPoints(n) => format!("award_points:{n}"),
+        Action::AddTag(t) => format!("add_tag:{t}"),
+        Action::Wait { hours } => format!("wait:{hours}h"),
+    }
+}
