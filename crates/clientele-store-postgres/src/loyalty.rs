@@ -15,19 +15,18 @@ use crate::{PgStore, other};
 /// Rows per multi-row `INSERT` (at most 11 columns: 11 000 parameters).
 const CHUNK: usize = 1000;
 
+/// Rewards and redemptions: SQL shared with the other back end.
+mod catalogue {
+    type Tx = crate::write_tx::PgWriteTx;
+    type Db = crate::PgStore;
+    type DbRow = sqlx::postgres::PgRow;
+
+    include!("../../clientele-store/sql/loyalty_catalogue.rs");
+}
+
 macro_rules! entry_columns {
     () => {
         "id, contact_id, kind, points, at, reason, ref_kind, ref_id, balance_after, debt_after"
-    };
-}
-macro_rules! reward_columns {
-    () => {
-        "id, name, cost_points, stock, valid_from, valid_until, rung_required, active, coupon"
-    };
-}
-macro_rules! redemption_columns {
-    () => {
-        "id, contact_id, idempotency_key, points, reward_id, balance_after, created_at, coupon_code"
     };
 }
 
@@ -43,33 +42,6 @@ fn entry_row(r: &sqlx::postgres::PgRow) -> Result<LoyaltyEntryRow, sqlx::Error> 
         ref_id: r.try_get(7)?,
         balance_after: r.try_get(8)?,
         debt_after: r.try_get(9)?,
-    })
-}
-
-fn reward_row(r: &sqlx::postgres::PgRow) -> Result<RewardRow, sqlx::Error> {
-    Ok(RewardRow {
-        id: r.try_get(0)?,
-        name: r.try_get(1)?,
-        cost_points: r.try_get(2)?,
-        stock: r.try_get(3)?,
-        valid_from: r.try_get(4)?,
-        valid_until: r.try_get(5)?,
-        rung_required: r.try_get(6)?,
-        active: r.try_get(7)?,
-        coupon: r.try_get(8)?,
-    })
-}
-
-fn redemption_row(r: &sqlx::postgres::PgRow) -> Result<RedemptionRow, sqlx::Error> {
-    Ok(RedemptionRow {
-        id: r.try_get(0)?,
-        contact_id: ContactId(r.try_get(1)?),
-        idempotency_key: r.try_get(2)?,
-        points: r.try_get(3)?,
-        reward_id: r.try_get(4)?,
-        balance_after: r.try_get(5)?,
-        created_at: r.try_get(6)?,
-        coupon_code: r.try_get(7)?,
     })
 }
 
@@ -301,99 +273,27 @@ impl LoyaltyWrite for PgWriteTx {
     }
 
     async fn loyalty_due(&mut self, now: Micros, limit: i64) -> StoreResult<Vec<ContactId>> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT contact_id FROM loyalty_accounts
-             WHERE workspace_id = $1 AND next_expiry IS NOT NULL AND next_expiry <= $2
-             ORDER BY next_expiry LIMIT $3",
-        )
-        .bind(self.ws)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(other)?;
-        Ok(rows.into_iter().map(|(c,)| ContactId(c)).collect())
+        catalogue::loyalty_due(self, now, limit).await
     }
 
     async fn redemption_by_key(&mut self, key: &str) -> StoreResult<Option<RedemptionRow>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            redemption_columns!(),
-            " FROM loyalty_redemptions WHERE workspace_id = $1 AND idempotency_key = $2"
-        ))
-        .bind(self.ws)
-        .bind(key)
-        .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(other)?;
-        row.as_ref().map(redemption_row).transpose().map_err(other)
+        catalogue::redemption_by_key(self, key).await
     }
 
     async fn insert_redemption(&mut self, r: &RedemptionRow) -> StoreResult<i64> {
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO loyalty_redemptions (workspace_id, contact_id, idempotency_key, points, reward_id,
-             balance_after, created_at, coupon_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(self.ws)
-        .bind(r.contact_id.0)
-        .bind(&r.idempotency_key)
-        .bind(r.points)
-        .bind(r.reward_id)
-        .bind(r.balance_after)
-        .bind(r.created_at)
-        .bind(&r.coupon_code)
-        .fetch_one(&mut *self.tx)
-        .await
-        .map_err(other)?;
-        Ok(id)
+        catalogue::insert_redemption(self, r).await
     }
 
     async fn reward(&mut self, id: i64) -> StoreResult<Option<RewardRow>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            reward_columns!(),
-            " FROM rewards WHERE workspace_id = $1 AND id = $2"
-        ))
-        .bind(self.ws)
-        .bind(id)
-        .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(other)?;
-        row.as_ref().map(reward_row).transpose().map_err(other)
+        catalogue::reward(self, id).await
     }
 
     async fn take_reward_stock(&mut self, id: i64) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE rewards SET stock = stock - 1
-             WHERE workspace_id = $1 AND id = $2 AND (stock IS NULL OR stock > 0)",
-        )
-        .bind(self.ws)
-        .bind(id)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(other)?;
-        Ok(done.rows_affected() == 1)
+        catalogue::take_reward_stock(self, id).await
     }
 
     async fn insert_reward(&mut self, r: &RewardRow) -> StoreResult<RewardRow> {
-        let row = sqlx::query(concat!(
-            "INSERT INTO rewards (workspace_id, name, cost_points, stock, valid_from, valid_until,
-             rung_required, active, coupon) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
-            reward_columns!()
-        ))
-        .bind(self.ws)
-        .bind(&r.name)
-        .bind(r.cost_points)
-        .bind(r.stock)
-        .bind(r.valid_from)
-        .bind(r.valid_until)
-        .bind(&r.rung_required)
-        .bind(r.active)
-        .bind(&r.coupon)
-        .fetch_one(&mut *self.tx)
-        .await
-        .map_err(other)?;
-        reward_row(&row).map_err(other)
+        catalogue::insert_reward(self, r).await
     }
 }
 
@@ -466,18 +366,6 @@ impl LoyaltyReader for PgStore {
     }
 
     async fn rewards(&self, ws: WorkspaceId) -> StoreResult<Vec<RewardRow>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            reward_columns!(),
-            " FROM rewards WHERE workspace_id = $1 ORDER BY id"
-        ))
-        .bind(ws.0)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(other)?;
-        rows.iter()
-            .map(reward_row)
-            .collect::<Result<_, _>>()
-            .map_err(other)
+        catalogue::rewards(self, ws).await
     }
 }
