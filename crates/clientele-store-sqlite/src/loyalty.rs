@@ -7,39 +7,17 @@ use clientele_store::{
     LotRow, LoyaltyAccountRow, LoyaltyEntryRow, LoyaltyOrderRow, LoyaltyReader, LoyaltyWrite,
     RedemptionRow, RewardRow, RulesRow, StoreResult,
 };
-use sqlx::Row;
 
 use crate::write_tx::SqliteWriteTx;
 use crate::{SqliteStore, other};
 
-/// Rewards and redemptions: SQL shared with the other back end.
+/// Rewards, redemptions and ledger entries: SQL shared with the other back end.
 mod catalogue {
     type Tx = crate::write_tx::SqliteWriteTx;
     type Db = crate::SqliteStore;
     type DbRow = sqlx::sqlite::SqliteRow;
 
     include!("../../clientele-store/sql/loyalty_catalogue.rs");
-}
-
-macro_rules! entry_columns {
-    () => {
-        "id, contact_id, kind, points, at, reason, ref_kind, ref_id, balance_after, debt_after"
-    };
-}
-
-fn entry_row(r: &sqlx::sqlite::SqliteRow) -> Result<LoyaltyEntryRow, sqlx::Error> {
-    Ok(LoyaltyEntryRow {
-        id: r.try_get(0)?,
-        contact_id: ContactId(r.try_get(1)?),
-        kind: r.try_get(2)?,
-        points: r.try_get(3)?,
-        at: r.try_get(4)?,
-        reason: r.try_get(5)?,
-        ref_kind: r.try_get(6)?,
-        ref_id: r.try_get(7)?,
-        balance_after: r.try_get(8)?,
-        debt_after: r.try_get(9)?,
-    })
 }
 
 type PackedLot = (i64, i64, i64, i64, Micros, Micros, Option<String>);
@@ -326,23 +304,7 @@ impl LoyaltyReader for SqliteStore {
         before: Option<i64>,
         limit: i64,
     ) -> StoreResult<Vec<LoyaltyEntryRow>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            entry_columns!(),
-            " FROM loyalty_entries WHERE workspace_id = $1 AND contact_id = $2 AND id < $3
-              ORDER BY id DESC LIMIT $4"
-        ))
-        .bind(ws.0)
-        .bind(id.0)
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(other)?;
-        rows.iter()
-            .map(entry_row)
-            .collect::<Result<_, _>>()
-            .map_err(other)
+        catalogue::loyalty_entries(self, ws, id, before, limit).await
     }
 
     async fn rewards(&self, ws: WorkspaceId) -> StoreResult<Vec<RewardRow>> {

@@ -1,15 +1,20 @@
-// Rewards and redemptions in SQL both back ends speak: included by the loyalty module of
+// Rewards, redemptions and ledger entries in SQL both back ends speak: included by the loyalty module of
 // `clientele-store-sqlite` and `clientele-store-postgres` (not compiled here), each
 // defining `Tx`, `Db` and `DbRow` first. Their `LoyaltyWrite`/`LoyaltyReader` impls call
 // these functions.
 
 use clientele_core::time::Micros;
 use clientele_core::{ContactId, WorkspaceId};
-use clientele_store::{RedemptionRow, RewardRow, StoreResult};
+use clientele_store::{LoyaltyEntryRow, RedemptionRow, RewardRow, StoreResult};
 use sqlx::Row;
 
 use crate::other;
 
+macro_rules! entry_columns {
+    () => {
+        "id, contact_id, kind, points, at, reason, ref_kind, ref_id, balance_after, debt_after"
+    };
+}
 macro_rules! reward_columns {
     () => {
         "id, name, cost_points, stock, valid_from, valid_until, rung_required, active, coupon"
@@ -162,6 +167,47 @@ pub(super) async fn rewards(db: &Db, ws: WorkspaceId) -> StoreResult<Vec<RewardR
     .map_err(other)?;
     rows.iter()
         .map(reward_row)
+        .collect::<Result<_, _>>()
+        .map_err(other)
+}
+
+fn entry_row(r: &DbRow) -> Result<LoyaltyEntryRow, sqlx::Error> {
+    Ok(LoyaltyEntryRow {
+        id: r.try_get(0)?,
+        contact_id: ContactId(r.try_get(1)?),
+        kind: r.try_get(2)?,
+        points: r.try_get(3)?,
+        at: r.try_get(4)?,
+        reason: r.try_get(5)?,
+        ref_kind: r.try_get(6)?,
+        ref_id: r.try_get(7)?,
+        balance_after: r.try_get(8)?,
+        debt_after: r.try_get(9)?,
+    })
+}
+
+pub(super) async fn loyalty_entries(
+    db: &Db,
+    ws: WorkspaceId,
+    id: ContactId,
+    before: Option<i64>,
+    limit: i64,
+) -> StoreResult<Vec<LoyaltyEntryRow>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        entry_columns!(),
+        " FROM loyalty_entries WHERE workspace_id = $1 AND contact_id = $2 AND id < $3
+          ORDER BY id DESC LIMIT $4"
+    ))
+    .bind(ws.0)
+    .bind(id.0)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await
+    .map_err(other)?;
+    rows.iter()
+        .map(entry_row)
         .collect::<Result<_, _>>()
         .map_err(other)
 }
