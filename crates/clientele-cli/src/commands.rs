@@ -84,7 +84,13 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
             ladder_every,
             smtp_url,
             smtp_from,
+            smtp_connections,
+            runner_lease,
         } => {
+            let runner = clientele_engine::automation::Settings {
+                lease: i64::try_from(runner_lease.as_micros()).unwrap_or(i64::MAX),
+                send_concurrency: usize::from(smtp_connections),
+            };
             let mailer: Arc<dyn Mailer> = match smtp_url {
                 Some(url) => {
                     Arc::new(SmtpMailer::new(&url, &smtp_from).map_err(anyhow::Error::msg)?)
@@ -97,6 +103,7 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
                 clv_refit_every,
                 ladder_every,
                 mailer,
+                runner,
             )
             .await
         }
@@ -274,6 +281,7 @@ async fn serve(
     clv_refit: Every,
     ladder: Every,
     mailer: Arc<dyn Mailer>,
+    runner: clientele_engine::automation::Settings,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -297,6 +305,7 @@ async fn serve(
     let runner = tokio::spawn(clientele_engine::automation::run_forever(
         store.clone(),
         mailer,
+        runner,
     ));
     clientele_http::serve(listener, store.clone(), clientele_http::shutdown_signal()).await?;
     for task in [refits, ladder_task, Some(runner)].into_iter().flatten() {
@@ -348,6 +357,7 @@ async fn demo(path: &str, listen: &str) -> anyhow::Result<()> {
         Every(Some(std::time::Duration::from_secs(60))),
         // The demo's history is years old: it starts no automation, and sends nothing.
         Arc::new(NoSmtp),
+        clientele_engine::automation::Settings::default(),
     )
     .await
 }

@@ -50,6 +50,14 @@ enum Command {
             default_value = "Clientele <noreply@localhost>"
         )]
         smtp_from: String,
+        /// E-mails handed to the SMTP server at once, each on its own connection (a hosted
+        /// provider may allow fewer than a local relay).
+        #[arg(long, env = "CLIENTELE_SMTP_CONNECTIONS", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        smtp_connections: u16,
+        /// How long a step taken by a server that then died waits before another run
+        /// carries it out (`60s`, `5m`).
+        #[arg(long, env = "CLIENTELE_RUNNER_LEASE", default_value = "60s", value_parser = parse_lease)]
+        runner_lease: std::time::Duration,
     },
     /// Create a fresh SQLite database with the full CDNOW purchase history, a `demo`
     /// workspace and a token, print them, and serve.
@@ -115,6 +123,13 @@ fn parse_every(text: &str) -> Result<Every, String> {
         Ok(d) if !d.is_zero() => Ok(Every(Some(d))),
         Ok(_) => Err("must be longer than zero (or `off`)".into()),
         Err(e) => Err(format!("{e} (write it like `24h`, `30m` or `off`)")),
+    }
+}
+
+fn parse_lease(text: &str) -> Result<std::time::Duration, String> {
+    match parse_every(text)? {
+        Every(Some(d)) => Ok(d),
+        Every(None) => Err("a lease cannot be `off`".into()),
     }
 }
 

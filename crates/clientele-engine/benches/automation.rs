@@ -68,7 +68,7 @@ async fn latency(db: &TestDb) -> (Duration, Duration) {
     let ws = workspace(db).await;
     let sink = SmtpSink::start();
     let mailer: Arc<dyn Mailer> = Arc::new(SmtpMailer::new(&sink.url(), "care@shop.vn").unwrap());
-    let runner = tokio::spawn(run_forever(db.store.clone(), mailer));
+    let runner = tokio::spawn(run_forever(db.store.clone(), mailer, Default::default()));
     let s = db.store.as_ref();
     let mut took = Vec::with_capacity(LATENCY_EVENTS);
     for i in 0..LATENCY_EVENTS {

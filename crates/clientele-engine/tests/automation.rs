@@ -176,6 +176,37 @@ async fn a_server_that_refuses_is_retried_then_parked(db: TestDb) {
     assert_eq!(m[0].status, "failed");
 }
 
+async fn a_message_refused_at_the_end_of_its_data_is_sent_again(db: TestDb) {
+    // Recorded as sent before the end of the data goes; the server's refusal then reopens
+    // the step, and the next try delivers it once.
+    let sink = SmtpSink::refusing(1);
+    let mailer = SmtpMailer::new(&sink.url(), "care@shop.vn").unwrap();
+    let ws = db.workspace("shop").await;
+    let s = db.store.as_ref();
+    let lan = person(s, &ws, "lan", true).await;
+    ingest_ok(s, &ws, &[paid("e1", "lan", "o1", 250_000, &hour_ago())]).await;
+    let now = noon();
+    drain_at(s, &mailer, now).await;
+    let m = s.messages_of(ws.id, lan, 10).await.unwrap();
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].status, "failed");
+    let detail = m[0].detail.as_deref().unwrap();
+    assert!(
+        detail.contains("452") && detail.contains("try again"),
+        "{m:?}"
+    );
+    let steps = s.steps_of(ws.id, lan, 10).await.unwrap();
+    let email = steps.iter().find(|st| st.step == 1).unwrap();
+    assert_eq!((email.status.as_str(), email.attempts), ("pending", 1));
+    assert!(sink.messages().is_empty());
+
+    drain_at(s, &mailer, now + 60 * SECOND).await;
+    let got = sink.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1);
+    let m = s.messages_of(ws.id, lan, 10).await.unwrap();
+    assert_eq!((m.len(), m[0].status.as_str()), (1, "sent"));
+}
+
 async fn quiet_hours_defer_marketing_to_the_morning(db: TestDb) {
     let sink = SmtpSink::start();
     let mailer = SmtpMailer::new(&sink.url(), "care@shop.vn").unwrap();
@@ -248,6 +279,7 @@ async fn the_frequency_cap_defers_what_exceeds_it(db: TestDb) {
 }
 
 both_backends!(
+    a_message_refused_at_the_end_of_its_data_is_sent_again,
     quiet_hours_defer_marketing_to_the_morning,
     the_frequency_cap_defers_what_exceeds_it,
     the_shopper_and_customer_playbooks_send_their_messages,

@@ -204,7 +204,8 @@ impl AutomationWrite for Tx {
             "INSERT INTO messages (workspace_id, contact_id, channel, rule, rule_version, step_key,
                  recipient, subject, status, detail, at, purpose)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-             ON CONFLICT (workspace_id, step_key) DO NOTHING",
+             ON CONFLICT (workspace_id, step_key) DO UPDATE SET status = excluded.status,
+                 detail = excluded.detail, at = excluded.at, subject = excluded.subject",
         )
         .bind(self.ws)
         .bind(m.contact_id.0)

@@ -99,7 +99,7 @@ pub trait AutomationWrite: Send {
         error: Option<&str>,
         at: Micros,
     ) -> StoreResult<()>;
-    /// Record a message.
+    /// Record a step's message, or its new status (one message per step).
     async fn insert_message(&mut self, row: &MessageRow) -> StoreResult<()>;
     /// Put a claimed step back until `due_at` without counting the try (quiet hours, a
     /// full frequency cap), saying why.

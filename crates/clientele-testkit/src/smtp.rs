@@ -45,6 +45,8 @@ struct Sink {
     count: Arc<watch::Sender<usize>>,
     to: Vec<String>,
     buf: Vec<u8>,
+    /// How many more messages to refuse at the end of their data.
+    refuse: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Handler for Sink {
@@ -60,6 +62,14 @@ impl Handler for Sink {
     }
 
     fn data_end(&mut self) -> Response {
+        use std::sync::atomic::Ordering::SeqCst;
+        let refuse = self
+            .refuse
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1));
+        if refuse.is_ok() {
+            self.buf.clear();
+            return response::OUT_OF_SPACE;
+        }
         let message = Received {
             to: std::mem::take(&mut self.to),
             data: String::from_utf8_lossy(&std::mem::take(&mut self.buf)).into_owned(),
@@ -85,6 +95,12 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Start a server on a free port.
     pub fn start() -> Self {
+        Self::refusing(0)
+    }
+
+    /// Start a server that refuses the first `n` messages at the end of their data (a
+    /// transient failure, as a full queue would answer).
+    pub fn refusing(n: usize) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
         let addr = listener.local_addr().expect("its address");
         let kept = Arc::new(Mutex::new(Vec::new()));
@@ -94,6 +110,7 @@ impl SmtpSink {
             count: Arc::new(tx),
             to: Vec::new(),
             buf: Vec::new(),
+            refuse: Arc::new(n.into()),
         };
         let mut server = Server::new(sink);
         server

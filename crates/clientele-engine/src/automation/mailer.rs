@@ -1,13 +1,9 @@
-//! Sending e-mail: a narrow `Mailer` the runner calls, and its SMTP implementation with
-//! lettre (host, port, STARTTLS or TLS and credentials from one URL). The URL holds
-//! secrets, so it is never logged or shown.
+//! Sending e-mail: a narrow `Mailer` the runner calls, in two steps so that a message is
+//! recorded as sent before the server may deliver it (see `gate`). Its SMTP implementation
+//! is in `smtp`.
 
 use std::future::Future;
 use std::pin::Pin;
-
-use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// One e-mail, rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,13 +25,41 @@ pub struct Email {
     pub unsubscribe: Option<String>,
 }
 
+/// A mailer's answer, later.
+pub type Sending<'a, T, E = String> = Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'a>>;
+
 /// Something that delivers e-mail.
 pub trait Mailer: Send + Sync {
-    /// Hand the message over; an error says why it was not accepted.
-    fn send<'a>(
-        &'a self,
-        email: &'a Email,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+    /// Transmit the message up to, not including, the end of its data: the server holds it
+    /// undelivered until the handover is finished, and discards it if the handover is
+    /// dropped (or the process dies). An error says why it got no further.
+    fn prepare<'a>(&'a self, email: &'a Email) -> Sending<'a, Box<dyn Handover>>;
+
+    /// Prepare and finish at once.
+    fn send<'a>(&'a self, email: &'a Email) -> Sending<'a, ()> {
+        Box::pin(async move {
+            let handover = self.prepare(email).await?;
+            handover.finish().await.map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// A message whose data is all with the server but its end.
+pub trait Handover: Send + Sync {
+    /// Let the message go (as this is called, not when the answer is awaited), and wait
+    /// for the server's answer.
+    fn finish(self: Box<Self>) -> Sending<'static, (), AfterData>;
+}
+
+/// What went wrong once the end of the data was let go.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AfterData {
+    /// The server answered with a refusal: nothing was delivered.
+    #[error("refused at the end of the data: {0}")]
+    Refused(String),
+    /// No answer came: the message may have been delivered.
+    #[error("no answer at the end of the data: {0}")]
+    Unanswered(String),
 }
 
 /// What the server uses when no SMTP server is configured: every e-mail step fails with
@@ -44,84 +68,7 @@ pub trait Mailer: Send + Sync {
 pub struct NoSmtp;
 
 impl Mailer for NoSmtp {
-    fn send<'a>(
-        &'a self,
-        _email: &'a Email,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+    fn prepare<'a>(&'a self, _email: &'a Email) -> Sending<'a, Box<dyn Handover>> {
         Box::pin(async { Err("no SMTP server is configured (start with --smtp-url)".to_owned()) })
-    }
-}
-
-/// Delivery through an SMTP server.
-pub struct SmtpMailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    from: Mailbox,
-}
-
-impl std::fmt::Debug for SmtpMailer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The transport holds the credentials.
-        f.debug_struct("SmtpMailer")
-            .field("from", &self.from.to_string())
-            .finish_non_exhaustive()
-    }
-}
-
-impl SmtpMailer {
-    /// `url`: `smtp://[user:pass@]host[:port][?tls=required|opportunistic]` (STARTTLS) or
-    /// `smtps://…` (TLS from the first byte); `from`: the sender, `Name <address>` or an
-    /// address.
-    pub fn new(url: &str, from: &str) -> Result<Self, String> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| format!("--smtp-url is not a usable SMTP URL: {e}"))?
-            .build();
-        let from = from
-            .parse::<Mailbox>()
-            .map_err(|e| format!("--smtp-from {from:?} is not an address: {e}"))?;
-        Ok(Self { transport, from })
-    }
-}
-
-impl Mailer for SmtpMailer {
-    fn send<'a>(
-        &'a self,
-        email: &'a Email,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
-        Box::pin(async move {
-            let to = Mailbox::new(
-                email.to_name.clone(),
-                email
-                    .to
-                    .parse()
-                    .map_err(|e| format!("recipient {:?}: {e}", email.to))?,
-            );
-            let mut builder = Message::builder()
-                .from(self.from.clone())
-                .to(to)
-                .subject(&email.subject)
-                .message_id(Some(email.message_id.clone()));
-            if let Some(url) = &email.unsubscribe {
-                builder = builder
-                    .raw_header(HeaderValue::new(
-                        HeaderName::new_from_ascii_str("List-Unsubscribe"),
-                        format!("<{url}>"),
-                    ))
-                    .raw_header(HeaderValue::new(
-                        HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
-                        "List-Unsubscribe=One-Click".to_owned(),
-                    ));
-            }
-            let message = builder
-                .multipart(MultiPart::alternative_plain_html(
-                    email.text.clone(),
-                    email.html.clone(),
-                ))
-                .map_err(|e| format!("building the message: {e}"))?;
-            self.transport
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("SMTP: {e}"))
-        })
     }
 }

@@ -4,14 +4,17 @@
 //! (coupons, points, tags) in the transaction that finishes the step, messages through a
 //! `Mailer` with retries and backoff.
 
+mod gate;
 mod mailer;
 mod rules;
 mod runner;
+mod smtp;
 mod triggers;
 
-pub use mailer::{Email, Mailer, NoSmtp, SmtpMailer};
+pub use mailer::{AfterData, Email, Handover, Mailer, NoSmtp, Sending};
 pub use rules::{active_rules, current_rules, rules_of_version, set_rules};
-pub use runner::{IDLE, MAX_ATTEMPTS, run_due, run_forever};
+pub use runner::{IDLE, MAX_ATTEMPTS, Settings, run_due, run_due_with, run_forever};
+pub use smtp::SmtpMailer;
 pub(crate) use triggers::on_ladder_changes;
 
 /// The key of step `step` of a run: rule, version, contact and occurrence say which run.

@@ -12,20 +12,16 @@ use clientele_core::time::{Micros, SECOND, format_instant};
 use clientele_loyalty::coupon::{Discount, display_code};
 use clientele_loyalty::{Cause, EntryKind};
 use clientele_store::{MessageRow, OutboxRow, Store, StoreResult, Workspace, WriteTx};
-use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::mailer::{Email, Mailer};
+use super::mailer::{AfterData, Email, Handover, Mailer};
 use super::{rules_of_version, step_key};
 use crate::loyalty::coupons::{CouponSpec, issue_in};
 
 /// Tries before a step is parked as failed.
 pub const MAX_ATTEMPTS: i64 = 5;
-
-/// How long a claimed step stays with its runner before another may take it.
-const LEASE: Micros = 60 * SECOND;
 
 /// Steps handled per pass of [`run_forever`].
 const STEP_BATCH: i64 = 100;
@@ -34,18 +30,34 @@ const STEP_BATCH: i64 = 100;
 /// event and the first step it starts.
 pub const IDLE: std::time::Duration = std::time::Duration::from_millis(200);
 
+/// How the runner behaves; the server's flags set them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// How long a claimed step stays with its runner before another may take it: the wait
+    /// before a crashed server's steps are carried out again.
+    pub lease: Micros,
+    /// E-mails handed to the SMTP server at once (each on its own connection): they wait
+    /// mostly on the server's answers, so overlapping them makes the throughput (measured
+    /// against a local server: 16 gave 297/s, 32 gave 456/s, 64 gave 787/s). A hosted
+    /// provider may allow fewer connections.
+    pub send_concurrency: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            lease: 60 * SECOND,
+            send_concurrency: 64,
+        }
+    }
+}
+
 /// Carry out due steps for ever: straight on while there is work, resting [`IDLE`] between
 /// empty passes.
-pub async fn run_forever(store: std::sync::Arc<dyn Store>, mailer: std::sync::Arc<dyn Mailer>) {
+pub async fn run_forever(store: Arc<dyn Store>, mailer: Arc<dyn Mailer>, settings: Settings) {
     loop {
-        match run_due(
-            store.as_ref(),
-            mailer.as_ref(),
-            clientele_store::now_micros(),
-            STEP_BATCH,
-        )
-        .await
-        {
+        let now = clientele_store::now_micros();
+        match run_due_with(store.as_ref(), mailer.as_ref(), &settings, now, STEP_BATCH).await {
             Ok(0) => tokio::time::sleep(IDLE).await,
             Ok(_) => {}
             Err(e) => {
@@ -56,17 +68,29 @@ pub async fn run_forever(store: std::sync::Arc<dyn Store>, mailer: std::sync::Ar
     }
 }
 
-/// Carry out up to `limit` due steps of every workspace; returns how many were handled.
+/// Carry out up to `limit` due steps of every workspace, with the default settings;
+/// returns how many were handled.
 pub async fn run_due(
     store: &dyn Store,
     mailer: &dyn Mailer,
     now: Micros,
     limit: i64,
 ) -> StoreResult<usize> {
+    run_due_with(store, mailer, &Settings::default(), now, limit).await
+}
+
+/// Carry out up to `limit` due steps of every workspace; returns how many were handled.
+pub async fn run_due_with(
+    store: &dyn Store,
+    mailer: &dyn Mailer,
+    settings: &Settings,
+    now: Micros,
+    limit: i64,
+) -> StoreResult<usize> {
     let mut handled = 0;
     for ws in store.workspaces().await? {
         let mut tx = store.begin_write(ws.id).await?;
-        let steps = tx.claim_due(now, now + LEASE, limit).await?;
+        let steps = tx.claim_due(now, now + settings.lease, limit).await?;
         tx.commit().await?;
         handled += steps.len();
         let mut emails = Vec::new();
@@ -79,7 +103,7 @@ pub async fn run_due(
                 _ => run_step(store, &ws, set.as_deref(), &step, now).await?,
             }
         }
-        send_emails(store, mailer, &ws, emails, now).await?;
+        send_emails(store, mailer, &ws, emails, settings.send_concurrency, now).await?;
     }
     Ok(handled)
 }
@@ -114,52 +138,117 @@ fn action_of(set: &RuleSet, step: &OutboxRow) -> Option<Action> {
         .cloned()
 }
 
-/// How many e-mails are handed to the mailer at once: each waits mostly on the SMTP
-/// server's answer, so overlapping them is what makes throughput (measured: 16 at once
-/// gave 297/s, 32 gave 456/s, 64 gave 787/s on SQLite against a local server).
-const SEND_CONCURRENCY: usize = 64;
+/// An e-mail step with what it needs to be sent.
+type Ready = (OutboxRow, Arc<RuleSet>, String, Purpose, Facts);
 
-/// E-mail steps in one batch: what they need read in one transaction, the messages sent
-/// concurrently with no lock held, and every outcome recorded in one transaction.
+/// E-mail steps in one batch: what they need read in one transaction, then sent in chunks
+/// of `concurrency`.
 async fn send_emails(
     store: &dyn Store,
     mailer: &dyn Mailer,
     ws: &Workspace,
     emails: Vec<(OutboxRow, Arc<RuleSet>, String, Purpose)>,
+    concurrency: usize,
     now: Micros,
 ) -> StoreResult<()> {
     if emails.is_empty() {
         return Ok(());
     }
     let mut tx = store.begin_write(ws.id).await?;
-    let mut prepared = Vec::with_capacity(emails.len());
+    let mut ready: Vec<Ready> = Vec::with_capacity(emails.len());
     for (step, set, template, purpose) in emails {
         let facts = message_facts(&mut *tx, store, ws, step.contact_id, &set, now).await?;
-        prepared.push((step, set, template, purpose, facts));
+        ready.push((step, set, template, purpose, facts));
     }
     tx.commit().await?;
-    // Futures built first, then driven a few at a time (a closure inside the stream would
-    // not be provably `Send` across the spawned runner's lifetimes).
-    let mut sends = Vec::with_capacity(prepared.len());
-    for (step, set, template, purpose, facts) in &prepared {
+    for chunk in ready.chunks(concurrency.max(1)) {
+        send_chunk(store, mailer, ws, chunk, now).await?;
+    }
+    Ok(())
+}
+
+/// Exactly once: every message of the chunk is transmitted but for the end of its data,
+/// all are recorded as sent in one transaction, and only then let go (see `gate`). A crash
+/// before the commit leaves the servers with nothing and the steps due again.
+async fn send_chunk(
+    store: &dyn Store,
+    mailer: &dyn Mailer,
+    ws: &Workspace,
+    chunk: &[Ready],
+    now: Micros,
+) -> StoreResult<()> {
+    // Futures built first, then driven together (a closure would not be provably `Send`
+    // across the spawned runner's lifetimes).
+    let mut starts = Vec::with_capacity(chunk.len());
+    for (step, set, template, purpose, facts) in chunk {
         let context = serde_json::from_str(&step.context).unwrap_or_else(|_| json!({}));
-        sends.push(send_email(
+        starts.push(start_email(
             mailer, ws, set, step, template, *purpose, facts, context,
         ));
     }
-    let outcomes: Vec<(Outcome, String)> = futures_util::stream::iter(sends)
-        .buffered(SEND_CONCURRENCY)
-        .collect()
-        .await;
+    let started: Vec<Started> = futures_util::future::join_all(starts).await;
     let mut tx = store.begin_write(ws.id).await?;
-    for ((step, set, _, purpose, facts), (outcome, subject)) in prepared.iter().zip(outcomes) {
-        record_message(&mut *tx, step, facts, &subject, *purpose, &outcome, now).await?;
+    for ((step, set, _, purpose, facts), s) in chunk.iter().zip(&started) {
+        record_message(&mut *tx, step, facts, &s.subject, *purpose, &s.outcome, now).await?;
+        settle_in(&mut *tx, set, step, s.outcome.clone(), now).await?;
+    }
+    // Dropping the handovers on an error here abandons their messages, as it must.
+    tx.commit().await?;
+    let subjects: Vec<String> = started.iter().map(|s| s.subject.clone()).collect();
+    let mut finishes = Vec::new();
+    for (i, s) in started.into_iter().enumerate() {
+        if let Some(handover) = s.handover {
+            // `finish` lets the end of the data go as it is called, not when polled: the
+            // whole chunk in one loop, as close to the commit as can be.
+            let answer = handover.finish();
+            finishes.push(async move { (i, answer.await) });
+        }
+    }
+    let mut refused = Vec::new();
+    for (i, answer) in futures_util::future::join_all(finishes).await {
+        match answer {
+            Ok(()) => {}
+            Err(AfterData::Unanswered(e)) => {
+                // Perhaps delivered: sending it again could double it.
+                tracing::warn!(key = %chunk[i].0.key, error = %e, "no answer at the end of an e-mail's data");
+            }
+            Err(AfterData::Refused(e)) => refused.push((i, e)),
+        }
+    }
+    if refused.is_empty() {
+        return Ok(());
+    }
+    // The server refused what was recorded as sent: the record says so, and the step
+    // tries again (the run's next step, already enqueued, is not doubled: its key).
+    let mut tx = store.begin_write(ws.id).await?;
+    for (i, e) in refused {
+        let (step, set, _, purpose, facts) = &chunk[i];
+        let e = format!("refused at the end of the data: {e}");
+        let outcome = Outcome::Failed(e.clone());
+        let detail = if step.attempts >= MAX_ATTEMPTS {
+            e.clone()
+        } else {
+            format!("{e} (will try again)")
+        };
+        let subject = &subjects[i];
+        insert_message(
+            &mut *tx,
+            step,
+            facts,
+            subject,
+            *purpose,
+            "failed",
+            Some(detail),
+            now,
+        )
+        .await?;
         settle_in(&mut *tx, set, step, outcome, now).await?;
     }
     tx.commit().await
 }
 
 /// What a step came to.
+#[derive(Debug, Clone)]
 enum Outcome {
     /// Done; the next step carries `context`, after `wait`.
     Done { context: Value, wait: Micros },
@@ -420,8 +509,25 @@ fn local_clock(now: Micros, zone: &str, quiet: Option<(u32, u32)>) -> (u32, Opti
     (minute, ends)
 }
 
+/// An e-mail step, started: what it came to, and the message held at its end of data.
+struct Started {
+    outcome: Outcome,
+    subject: String,
+    handover: Option<Box<dyn Handover>>,
+}
+
+impl Started {
+    fn not_sent(outcome: Outcome) -> Self {
+        Self {
+            outcome,
+            subject: String::new(),
+            handover: None,
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments, reason = "one step's whole situation")]
-async fn send_email(
+async fn start_email(
     mailer: &dyn Mailer,
     ws: &Workspace,
     set: &RuleSet,
@@ -430,30 +536,30 @@ async fn send_email(
     purpose: Purpose,
     facts: &Facts,
     context: Value,
-) -> (Outcome, String) {
+) -> Started {
     let Some(to) = facts.email.clone() else {
         let why = "the contact has no e-mail address".into();
-        return (Outcome::Skipped { context, why }, String::new());
+        return Started::not_sent(Outcome::Skipped { context, why });
     };
     if purpose == Purpose::Marketing && !facts.consented {
         let why = "no e-mail consent".into();
-        return (Outcome::Skipped { context, why }, String::new());
+        return Started::not_sent(Outcome::Skipped { context, why });
     }
     if purpose == Purpose::Marketing {
         if set.limits.is_quiet(facts.local_minute)
             && let Some(until) = facts.quiet_ends_at
         {
             let why = "deferred: quiet hours in the contact's time zone".into();
-            return (Outcome::Deferred { until, why }, String::new());
+            return Started::not_sent(Outcome::Deferred { until, why });
         }
         if let Some(until) = facts.cap_frees_at {
             let why = "deferred: frequency cap reached".into();
-            return (Outcome::Deferred { until, why }, String::new());
+            return Started::not_sent(Outcome::Deferred { until, why });
         }
     }
     let Some(t) = set.template(template, facts.language) else {
         let e = format!("template {template:?} is missing");
-        return (Outcome::Failed(e), String::new());
+        return Started::not_sent(Outcome::Failed(e));
     };
     let mut ctx = context.clone();
     ctx["contact"] = json!({"name": facts.name, "email": to, "external_id": facts.external_id});
@@ -464,7 +570,7 @@ async fn send_email(
         Ok(r) => r,
         Err(e) => {
             let e = format!("rendering {template}: {e}");
-            return (Outcome::Failed(e), String::new());
+            return Started::not_sent(Outcome::Failed(e));
         }
     };
     let subject = rendered.subject.clone();
@@ -477,11 +583,18 @@ async fn send_email(
         message_id: format!("<{}@clientele>", step.key.replace(['/', ':', '@'], ".")),
         unsubscribe: None,
     };
-    let outcome = match mailer.send(&email).await {
-        Ok(()) => Outcome::Done { context, wait: 0 },
-        Err(e) => Outcome::Failed(e),
-    };
-    (outcome, subject)
+    match mailer.prepare(&email).await {
+        Ok(handover) => Started {
+            outcome: Outcome::Done { context, wait: 0 },
+            subject,
+            handover: Some(handover),
+        },
+        Err(e) => Started {
+            outcome: Outcome::Failed(e),
+            subject,
+            handover: None,
+        },
+    }
 }
 
 async fn record_message(
@@ -500,6 +613,21 @@ async fn record_message(
         Outcome::Failed(e) if step.attempts >= MAX_ATTEMPTS => ("failed", Some(e.clone())),
         Outcome::Failed(_) | Outcome::Deferred { .. } => return Ok(()),
     };
+    insert_message(tx, step, facts, subject, purpose, status, detail, now).await
+}
+
+/// The step's message as it stands now (a later status replaces an earlier one).
+#[allow(clippy::too_many_arguments, reason = "one message's columns")]
+async fn insert_message(
+    tx: &mut dyn WriteTx,
+    step: &OutboxRow,
+    facts: &Facts,
+    subject: &str,
+    purpose: Purpose,
+    status: &str,
+    detail: Option<String>,
+    now: Micros,
+) -> StoreResult<()> {
     tx.insert_message(&MessageRow {
         id: 0,
         contact_id: step.contact_id,
