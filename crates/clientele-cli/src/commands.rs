@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Subcommand, ValueEnum};
-use clientele_engine::automation::{Mailer, NoSmtp, SmtpMailer};
+use clientele_engine::automation::{Mailer, NoSmtp};
 use clientele_engine::clv::{self, ClvSettings};
 use clientele_engine::import::{self, Format, ImportReport};
 use clientele_store::{Store, StoreError, Workspace, now_micros};
@@ -92,9 +92,7 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
                 send_concurrency: usize::from(smtp_connections),
             };
             let mailer: Arc<dyn Mailer> = match smtp_url {
-                Some(url) => {
-                    Arc::new(SmtpMailer::new(&url, &smtp_from).map_err(anyhow::Error::msg)?)
-                }
+                Some(url) => crate::delivery::spawn(database, &url, &smtp_from)?,
                 None => Arc::new(NoSmtp),
             };
             serve(
@@ -108,6 +106,10 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
             .await
         }
         Command::Demo { listen, path } => demo(&path, &listen).await,
+        Command::DeliveryAgent {
+            smtp_url,
+            smtp_from,
+        } => crate::delivery::agent(database, &smtp_url, &smtp_from).await,
         Command::Workspace { command } => {
             let store = db::open(database).await?;
             match command {

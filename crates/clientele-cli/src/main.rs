@@ -7,6 +7,7 @@ mod clv_input;
 mod clv_plot;
 mod commands;
 mod db;
+mod delivery;
 mod ladder;
 mod loyalty;
 
@@ -58,6 +59,14 @@ enum Command {
         /// carries it out (`60s`, `5m`).
         #[arg(long, env = "CLIENTELE_RUNNER_LEASE", default_value = "60s", value_parser = parse_lease)]
         runner_lease: std::time::Duration,
+    },
+    /// The process `serve` starts to hold its SMTP connections (not for people to run).
+    #[command(hide = true)]
+    DeliveryAgent {
+        #[arg(long, env = "CLIENTELE_SMTP_URL", hide_env_values = true)]
+        smtp_url: String,
+        #[arg(long, env = "CLIENTELE_SMTP_FROM")]
+        smtp_from: String,
     },
     /// Create a fresh SQLite database with the full CDNOW purchase history, a `demo`
     /// workspace and a token, print them, and serve.

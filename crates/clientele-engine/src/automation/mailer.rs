@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 /// One e-mail, rendered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Email {
     /// Recipient address.
     pub to: String,
@@ -23,6 +23,20 @@ pub struct Email {
     pub message_id: String,
     /// `List-Unsubscribe` targets (one-click URL), for marketing messages.
     pub unsubscribe: Option<String>,
+    /// The step that sends it, by which the delivery agent looks up whether it was
+    /// recorded.
+    pub step: Option<StepRef>,
+}
+
+/// Which outbox step an e-mail belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StepRef {
+    /// Its workspace.
+    pub workspace: i64,
+    /// Its contact.
+    pub contact: i64,
+    /// The step's key.
+    pub key: String,
 }
 
 /// A mailer's answer, later.
@@ -52,7 +66,8 @@ pub trait Handover: Send + Sync {
 }
 
 /// What went wrong once the end of the data was let go.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AfterData {
     /// The server answered with a refusal: nothing was delivered.
     #[error("refused at the end of the data: {0}")]

@@ -4,6 +4,7 @@
 //! (coupons, points, tags) in the transaction that finishes the step, messages through a
 //! `Mailer` with retries and backoff.
 
+mod agent;
 mod gate;
 mod mailer;
 mod rules;
@@ -11,7 +12,8 @@ mod runner;
 mod smtp;
 mod triggers;
 
-pub use mailer::{AfterData, Email, Handover, Mailer, NoSmtp, Sending};
+pub use agent::{AgentMailer, Committed, run_agent};
+pub use mailer::{AfterData, Email, Handover, Mailer, NoSmtp, Sending, StepRef};
 pub use rules::{active_rules, current_rules, rules_of_version, set_rules};
 pub use runner::{IDLE, MAX_ATTEMPTS, Settings, run_due, run_due_with, run_forever};
 pub use smtp::SmtpMailer;

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::mailer::{AfterData, Email, Handover, Mailer};
+use super::mailer::{AfterData, Email, Handover, Mailer, StepRef};
 use super::{rules_of_version, step_key};
 use crate::loyalty::coupons::{CouponSpec, issue_in};
 
@@ -582,6 +582,11 @@ async fn start_email(
         html: rendered.html,
         message_id: format!("<{}@clientele>", step.key.replace(['/', ':', '@'], ".")),
         unsubscribe: None,
+        step: Some(StepRef {
+            workspace: ws.id.0,
+            contact: step.contact_id.0,
+            key: step.key.clone(),
+        }),
     };
     match mailer.prepare(&email).await {
         Ok(handover) => Started {
