@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use clientele_core::contact::{ConsentInput, ContactInput};
 use clientele_core::time::{SECOND, format_instant};
 use clientele_engine::automation::{
-    Mailer, SmtpMailer, current_rules, run_due, run_forever, set_rules,
+    AgentMailer, Committed, Mailer, SmtpMailer, StepRef, current_rules, run_agent, run_due,
+    run_forever, set_rules,
 };
 use clientele_engine::contacts;
 use clientele_store::{OutboxRow, Store, Workspace, now_micros};
@@ -91,10 +92,40 @@ async fn latency(db: &TestDb) -> (Duration, Duration) {
 
 /// `BURST` e-mail steps due at once (the customer invitation, for contacts of their own),
 /// drained by the runner: messages per second.
-async fn throughput(db: &TestDb) -> f64 {
+/// How the runner reaches the SMTP server.
+#[derive(Debug, Clone, Copy)]
+enum Path {
+    /// Its own connections, in the process.
+    Direct,
+    /// Through the delivery agent's protocol (as `serve` does; here over in-memory pipes,
+    /// so the figure leaves out only the pipe's system calls).
+    Agent,
+}
+
+fn mailer(sink: &SmtpSink, path: Path) -> Arc<dyn Mailer> {
+    let smtp = Arc::new(SmtpMailer::new(&sink.url(), "care@shop.vn").unwrap());
+    match path {
+        Path::Direct => smtp,
+        Path::Agent => {
+            let (to_agent, agent_reads) = tokio::io::duplex(1 << 20);
+            let (agent_writes, from_agent) = tokio::io::duplex(1 << 20);
+            let never: Committed =
+                Arc::new(|steps: Vec<StepRef>| Box::pin(async move { vec![false; steps.len()] }));
+            tokio::spawn(run_agent(
+                smtp,
+                never,
+                tokio::io::BufReader::new(agent_reads),
+                agent_writes,
+            ));
+            Arc::new(AgentMailer::over(to_agent, from_agent))
+        }
+    }
+}
+
+async fn throughput(db: &TestDb, path: Path) -> f64 {
     let ws = workspace(db).await;
     let sink = SmtpSink::start();
-    let mailer = SmtpMailer::new(&sink.url(), "care@shop.vn").unwrap();
+    let mailer = mailer(&sink, path);
     let s = db.store.as_ref();
     let (version, _) = current_rules(s, ws.id, now_micros()).await.unwrap();
     let mut steps = Vec::with_capacity(BURST);
@@ -144,7 +175,9 @@ async fn throughput(db: &TestDb) -> f64 {
     let started = Instant::now();
     let mut sent = 0;
     while sent < BURST {
-        sent += run_due(s, &mailer, now_micros(), 100).await.unwrap();
+        sent += run_due(s, mailer.as_ref(), now_micros(), 100)
+            .await
+            .unwrap();
     }
     let elapsed = started.elapsed();
     assert_eq!(
@@ -166,9 +199,12 @@ fn main() {
         .unwrap();
     for backend in backends() {
         let (p50, p99) = rt.block_on(async { latency(&TestDb::new(backend).await).await });
-        let rate = rt.block_on(async { throughput(&TestDb::new(backend).await).await });
+        let direct =
+            rt.block_on(async { throughput(&TestDb::new(backend).await, Path::Direct).await });
+        let agent =
+            rt.block_on(async { throughput(&TestDb::new(backend).await, Path::Agent).await });
         println!(
-            "automation/{backend:?}: event→SMTP latency p50 {:.1} ms, p99 {:.1} ms ({LATENCY_EVENTS} events, runner idle between); {rate:.0} e-mails/s ({BURST} due at once)",
+            "automation/{backend:?}: event→SMTP latency p50 {:.1} ms, p99 {:.1} ms ({LATENCY_EVENTS} events, runner idle between); {direct:.0} e-mails/s direct, {agent:.0} e-mails/s through the agent's protocol ({BURST} due at once)",
             p50.as_secs_f64() * 1000.0,
             p99.as_secs_f64() * 1000.0,
         );

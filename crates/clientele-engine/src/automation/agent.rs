@@ -177,8 +177,19 @@ impl AgentMailer {
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(false)
             .spawn()?;
-        let mut stdin = child.stdin.take().expect("piped");
+        let stdin = child.stdin.take().expect("piped");
         let stdout = child.stdout.take().expect("piped");
+        let mailer = Self::over(stdin, stdout);
+        // Reap it when it ends.
+        tokio::spawn(async move { child.wait().await });
+        Ok(mailer)
+    }
+
+    /// Talk to an agent over these pipes (its input, its output).
+    pub fn over(
+        mut input: impl AsyncWrite + Unpin + Send + 'static,
+        output: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+    ) -> Self {
         let (asks, mut queue) = mpsc::unbounded_channel::<Ask>();
         let waiting: Waiting = Arc::default();
         tokio::spawn(async move {
@@ -189,7 +200,7 @@ impl AgentMailer {
                     text.push_str(&serde_json::to_string(&a).expect("asks serialise"));
                     text.push('\n');
                 }
-                if stdin.write_all(text.as_bytes()).await.is_err() || stdin.flush().await.is_err() {
+                if input.write_all(text.as_bytes()).await.is_err() || input.flush().await.is_err() {
                     tracing::error!("the delivery agent's input is closed");
                     break;
                 }
@@ -197,7 +208,7 @@ impl AgentMailer {
         });
         let readers = waiting.clone();
         tokio::spawn(async move {
-            let mut lines = tokio::io::BufReader::new(stdout).lines();
+            let mut lines = tokio::io::BufReader::new(output).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 match serde_json::from_str::<Answer>(&line) {
                     Ok(a) => {
@@ -211,13 +222,12 @@ impl AgentMailer {
             tracing::error!("the delivery agent stopped");
             // Whoever waits learns it now, not never.
             lock(&readers).clear();
-            let _ = child.wait().await;
         });
-        Ok(Self {
+        Self {
             asks,
             waiting,
             next: AtomicU64::new(1),
-        })
+        }
     }
 }
 
