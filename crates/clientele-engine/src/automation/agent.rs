@@ -63,24 +63,13 @@ pub async fn run_agent(
     mailer: Arc<dyn Mailer>,
     committed: Committed,
     input: impl AsyncBufRead + Unpin,
-    mut output: impl AsyncWrite + Unpin + Send + 'static,
+    output: impl AsyncWrite + Unpin + Send + 'static,
 ) -> std::io::Result<()> {
     type Held = Arc<Mutex<HashMap<u64, (Option<StepRef>, Box<dyn Handover>)>>>;
     let held: Held = Arc::default();
-    let (answers, mut outbox) = mpsc::unbounded_channel::<Answer>();
-    let writer = tokio::spawn(async move {
-        while let Some(first) = outbox.recv().await {
-            let mut text = String::new();
-            for a in std::iter::once(first).chain(std::iter::from_fn(|| outbox.try_recv().ok())) {
-                text.push_str(&serde_json::to_string(&a).expect("answers serialise"));
-                text.push('\n');
-            }
-            if output.write_all(text.as_bytes()).await.is_err() || output.flush().await.is_err() {
-                // The server is gone; the settling below needs no answers.
-                while outbox.recv().await.is_some() {}
-            }
-        }
-    });
+    let (answers, outbox) = mpsc::unbounded_channel::<Answer>();
+    // If the server is gone, answers go nowhere: the settling below needs none.
+    let writer = tokio::spawn(write_lines(outbox, output));
     let mut tasks = tokio::task::JoinSet::new();
     let mut lines = input.lines();
     while let Some(line) = lines.next_line().await? {
@@ -149,6 +138,24 @@ pub async fn run_agent(
     Ok(())
 }
 
+/// Write what the queue carries, one JSON object per line, as many as are waiting per
+/// write; until the queue closes, or a write fails (the other side is gone).
+async fn write_lines<T: Serialize>(
+    mut queue: mpsc::UnboundedReceiver<T>,
+    mut out: impl AsyncWrite + Unpin,
+) -> std::io::Result<()> {
+    while let Some(first) = queue.recv().await {
+        let mut text = String::new();
+        for item in std::iter::once(first).chain(std::iter::from_fn(|| queue.try_recv().ok())) {
+            text.push_str(&serde_json::to_string(&item).expect("the protocol's types serialise"));
+            text.push('\n');
+        }
+        out.write_all(text.as_bytes()).await?;
+        out.flush().await?;
+    }
+    Ok(())
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -187,23 +194,14 @@ impl AgentMailer {
 
     /// Talk to an agent over these pipes (its input, its output).
     pub fn over(
-        mut input: impl AsyncWrite + Unpin + Send + 'static,
+        input: impl AsyncWrite + Unpin + Send + 'static,
         output: impl tokio::io::AsyncRead + Unpin + Send + 'static,
     ) -> Self {
-        let (asks, mut queue) = mpsc::unbounded_channel::<Ask>();
+        let (asks, queue) = mpsc::unbounded_channel::<Ask>();
         let waiting: Waiting = Arc::default();
         tokio::spawn(async move {
-            while let Some(first) = queue.recv().await {
-                let mut text = String::new();
-                for a in std::iter::once(first).chain(std::iter::from_fn(|| queue.try_recv().ok()))
-                {
-                    text.push_str(&serde_json::to_string(&a).expect("asks serialise"));
-                    text.push('\n');
-                }
-                if input.write_all(text.as_bytes()).await.is_err() || input.flush().await.is_err() {
-                    tracing::error!("the delivery agent's input is closed");
-                    break;
-                }
+            if write_lines(queue, input).await.is_err() {
+                tracing::error!("the delivery agent's input is closed");
             }
         });
         let readers = waiting.clone();
