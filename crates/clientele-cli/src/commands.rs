@@ -86,10 +86,17 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
             smtp_from,
             smtp_connections,
             runner_lease,
+            public_url,
         } => {
+            if let Some(url) = &public_url
+                && !(url.starts_with("https://") || url.starts_with("http://"))
+            {
+                bail!("--public-url {url:?}: must start with https:// (or http://)");
+            }
             let runner = clientele_engine::automation::Settings {
                 lease: i64::try_from(runner_lease.as_micros()).unwrap_or(i64::MAX),
                 send_concurrency: usize::from(smtp_connections),
+                public_url: public_url.map(Into::into),
             };
             let mailer: Arc<dyn Mailer> = match smtp_url {
                 Some(url) => crate::delivery::spawn(database, &url, &smtp_from)?,

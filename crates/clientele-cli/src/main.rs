@@ -59,6 +59,10 @@ enum Command {
         /// carries it out (`60s`, `5m`).
         #[arg(long, env = "CLIENTELE_RUNNER_LEASE", default_value = "60s", value_parser = parse_lease)]
         runner_lease: std::time::Duration,
+        /// Where contacts reach this server (`https://crm.shop.vn`): marketing e-mail
+        /// carries a signed one-click unsubscribe link to it. Without it, none.
+        #[arg(long, env = "CLIENTELE_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// The process `serve` starts to hold its SMTP connections (not for people to run).
     #[command(hide = true)]

@@ -86,6 +86,8 @@ async fn serve_sends_the_playbooks_through_smtp(db: TestDb) {
         .args([
             "--smtp-from",
             "Cửa hàng <care@shop.vn>",
+            "--public-url",
+            "https://crm.shop.vn",
             "--clv-refit-every",
             "off",
         ])
@@ -180,6 +182,52 @@ async fn serve_sends_the_playbooks_through_smtp(db: TestDb) {
     assert_eq!(rules, ["customer_loyalty_invitation", "shopper_thank_you"]);
     assert_eq!(messages["items"][0]["status"], "sent");
     assert_eq!(messages["items"][0]["channel"], "email");
+
+    // Marketing e-mail carries a signed one-click unsubscribe link (RFC 8058).
+    let header = got[0].header("List-Unsubscribe").unwrap();
+    let link = header
+        .strip_prefix("<https://crm.shop.vn")
+        .and_then(|h| h.strip_suffix('>'))
+        .unwrap_or_else(|| panic!("{header}"));
+    assert!(link.starts_with("/u/"), "{link}");
+    assert_eq!(
+        got[0].header("List-Unsubscribe-Post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
+    let page = |path: &str, post: bool| {
+        let url = format!("{}{path}", api.base);
+        let req = if post {
+            api.http.post(url).body("List-Unsubscribe=One-Click")
+        } else {
+            api.http.get(url)
+        };
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let email_consent = || async {
+        let (_, c) = api.get(&format!("/api/v1/contacts/{id}/consents")).await;
+        c.as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|c| c["channel"] == "email")
+            .map(|c| c["granted"].as_bool().unwrap())
+    };
+    // Opening the link only asks (mail scanners fetch links).
+    let (s, body) = page(link, false).await;
+    assert!(
+        s == 200 && body.contains("<form method=\"post\">"),
+        "{s} {body}"
+    );
+    assert_eq!(email_consent().await, Some(true));
+    // A link signed for another contact is refused.
+    let forged = link.replacen(&format!(".{id}."), &format!(".{}.", id + 1), 1);
+    assert_eq!(page(&forged, true).await.0, 404);
+    let (s, body) = page(link, true).await;
+    assert!(s == 200 && body.contains("Unsubscribed"), "{s} {body}");
+    assert_eq!(email_consent().await, Some(false), "consent withdrawn");
     child.kill().await.unwrap();
 
     // Operators see the same from the command line.

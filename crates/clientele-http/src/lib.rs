@@ -43,6 +43,10 @@ pub fn router(store: Arc<dyn Store>) -> Router {
         "/r/{code}",
         axum::routing::get(handlers::referrals::landing),
     )
+    .route(
+        "/u/{token}",
+        axum::routing::get(handlers::unsubscribe::confirm).post(handlers::unsubscribe::withdraw),
+    )
     .layer(DefaultBodyLimit::max(MAX_BODY))
     .layer(TraceLayer::new_for_http())
     .with_state(AppState { store })

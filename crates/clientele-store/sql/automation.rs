@@ -199,6 +199,34 @@ impl AutomationWrite for Tx {
         Ok(())
     }
 
+    async fn signing_key(
+        &mut self,
+        purpose: &str,
+        fresh: &[u8],
+        at: Micros,
+    ) -> StoreResult<Vec<u8>> {
+        sqlx::query(
+            "INSERT INTO signing_keys (workspace_id, purpose, key, created_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (workspace_id, purpose) DO NOTHING",
+        )
+        .bind(self.ws)
+        .bind(purpose)
+        .bind(fresh)
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        let (key,): (Vec<u8>,) = sqlx::query_as(
+            "SELECT key FROM signing_keys WHERE workspace_id = $1 AND purpose = $2",
+        )
+        .bind(self.ws)
+        .bind(purpose)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        Ok(key)
+    }
+
     async fn insert_message(&mut self, m: &MessageRow) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO messages (workspace_id, contact_id, channel, rule, rule_version, step_key,

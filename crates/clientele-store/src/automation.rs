@@ -99,6 +99,14 @@ pub trait AutomationWrite: Send {
         error: Option<&str>,
         at: Micros,
     ) -> StoreResult<()>;
+    /// The workspace's key for signing links of `purpose`: the stored one, else `fresh`,
+    /// stored now.
+    async fn signing_key(
+        &mut self,
+        purpose: &str,
+        fresh: &[u8],
+        at: Micros,
+    ) -> StoreResult<Vec<u8>>;
     /// Record a step's message, or its new status (one message per step).
     async fn insert_message(&mut self, row: &MessageRow) -> StoreResult<()>;
     /// Put a claimed step back until `due_at` without counting the try (quiet hours, a

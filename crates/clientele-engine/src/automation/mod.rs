@@ -11,6 +11,7 @@ mod rules;
 mod runner;
 mod smtp;
 mod triggers;
+pub mod unsubscribe;
 
 pub use agent::{AgentMailer, Committed, run_agent};
 pub use mailer::{AfterData, Email, Handover, Mailer, NoSmtp, Sending, StepRef};

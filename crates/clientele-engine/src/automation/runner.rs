@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::mailer::{AfterData, Email, Handover, Mailer, StepRef};
-use super::{rules_of_version, step_key};
+use super::{rules_of_version, step_key, unsubscribe};
 use crate::loyalty::coupons::{CouponSpec, issue_in};
 
 /// Tries before a step is parked as failed.
@@ -31,7 +31,7 @@ const STEP_BATCH: i64 = 100;
 pub const IDLE: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// How the runner behaves; the server's flags set them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// How long a claimed step stays with its runner before another may take it: the wait
     /// before a crashed server's steps are carried out again.
@@ -41,6 +41,10 @@ pub struct Settings {
     /// against a local server: 16 gave 297/s, 32 gave 456/s, 64 gave 787/s). A hosted
     /// provider may allow fewer connections.
     pub send_concurrency: usize,
+    /// Where contacts reach this server (`https://crm.shop.vn`): marketing e-mail carries a
+    /// signed one-click unsubscribe link there (a footer and `List-Unsubscribe` headers).
+    /// Without it, none.
+    pub public_url: Option<Arc<str>>,
 }
 
 impl Default for Settings {
@@ -48,6 +52,7 @@ impl Default for Settings {
         Self {
             lease: 60 * SECOND,
             send_concurrency: 64,
+            public_url: None,
         }
     }
 }
@@ -103,7 +108,7 @@ pub async fn run_due_with(
                 _ => run_step(store, &ws, set.as_deref(), &step, now).await?,
             }
         }
-        send_emails(store, mailer, &ws, emails, settings.send_concurrency, now).await?;
+        send_emails(store, mailer, &ws, emails, settings, now).await?;
     }
     Ok(handled)
 }
@@ -148,20 +153,27 @@ async fn send_emails(
     mailer: &dyn Mailer,
     ws: &Workspace,
     emails: Vec<(OutboxRow, Arc<RuleSet>, String, Purpose)>,
-    concurrency: usize,
+    settings: &Settings,
     now: Micros,
 ) -> StoreResult<()> {
     if emails.is_empty() {
         return Ok(());
     }
     let mut tx = store.begin_write(ws.id).await?;
+    let key = match settings.public_url {
+        Some(_) => Some(unsubscribe::key(&mut *tx, now).await?),
+        None => None,
+    };
     let mut ready: Vec<Ready> = Vec::with_capacity(emails.len());
     for (step, set, template, purpose) in emails {
-        let facts = message_facts(&mut *tx, store, ws, step.contact_id, &set, now).await?;
+        let mut facts = message_facts(&mut *tx, store, ws, step.contact_id, &set, now).await?;
+        if let (Some(url), Some(key)) = (&settings.public_url, &key) {
+            facts.unsubscribe = Some(unsubscribe::link(url, key, ws.id, step.contact_id));
+        }
         ready.push((step, set, template, purpose, facts));
     }
     tx.commit().await?;
-    for chunk in ready.chunks(concurrency.max(1)) {
+    for chunk in ready.chunks(settings.send_concurrency.max(1)) {
         send_chunk(store, mailer, ws, chunk, now).await?;
     }
     Ok(())
@@ -425,6 +437,8 @@ struct Facts {
     quiet_ends_at: Option<Micros>,
     /// When the frequency cap has room again, if it is full now.
     cap_frees_at: Option<Micros>,
+    /// The contact's one-click unsubscribe link, when the server has a public URL.
+    unsubscribe: Option<String>,
 }
 
 async fn message_facts(
@@ -481,6 +495,7 @@ async fn message_facts(
         local_minute,
         quiet_ends_at,
         cap_frees_at,
+        unsubscribe: None,
     })
 }
 
@@ -566,13 +581,21 @@ async fn start_email(
     ctx["rung"] = json!(facts.rung);
     ctx["points"] = json!({"balance": facts.balance});
     ctx["workspace"] = json!({"name": ws.name});
-    let rendered = match render(t, &ctx) {
+    let unsubscribe = match purpose {
+        Purpose::Marketing => facts.unsubscribe.clone(),
+        Purpose::Service => None,
+    };
+    ctx["unsubscribe_url"] = json!(unsubscribe);
+    let mut rendered = match render(t, &ctx) {
         Ok(r) => r,
         Err(e) => {
             let e = format!("rendering {template}: {e}");
             return Started::not_sent(Outcome::Failed(e));
         }
     };
+    if let Some(url) = &unsubscribe {
+        add_unsubscribe_footer(&mut rendered, url, facts.language);
+    }
     let subject = rendered.subject.clone();
     let email = Email {
         to,
@@ -581,7 +604,7 @@ async fn start_email(
         text: rendered.text,
         html: rendered.html,
         message_id: format!("<{}@clientele>", step.key.replace(['/', ':', '@'], ".")),
-        unsubscribe: None,
+        unsubscribe,
         step: Some(StepRef {
             workspace: ws.id.0,
             contact: step.contact_id.0,
@@ -600,6 +623,19 @@ async fn start_email(
             handover: None,
         },
     }
+}
+
+/// Every marketing message ends with its unsubscribe link, whatever its template says.
+fn add_unsubscribe_footer(m: &mut clientele_automation::Rendered, url: &str, language: &str) {
+    let words = match language {
+        "en" => "Don't want these e-mails? Unsubscribe",
+        _ => "Không muốn nhận những thư này? Hủy đăng ký",
+    };
+    m.text.push_str(&format!("\n\n--\n{words}: {url}\n"));
+    let escaped = url.replace('&', "&amp;").replace('"', "&quot;");
+    m.html.push_str(&format!(
+        "<p style=\"font-size:12px;color:#666\"><a href=\"{escaped}\">{words}</a></p>"
+    ));
 }
 
 async fn record_message(

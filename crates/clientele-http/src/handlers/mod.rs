@@ -9,6 +9,7 @@ pub mod health;
 pub mod ladder;
 pub mod loyalty;
 pub mod referrals;
+pub mod unsubscribe;
 
 use clientele_core::{ContactId, FieldError};
 
