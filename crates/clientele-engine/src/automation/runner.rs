@@ -36,10 +36,10 @@ pub struct Settings {
     /// How long a claimed step stays with its runner before another may take it: the wait
     /// before a crashed server's steps are carried out again.
     pub lease: Micros,
-    /// E-mails handed to the SMTP server at once (each on its own connection): they wait
-    /// mostly on the server's answers, so overlapping them makes the throughput (measured
-    /// against a local server: 16 gave 297/s, 32 gave 456/s, 64 gave 787/s). A hosted
-    /// provider may allow fewer connections.
+    /// E-mails handed to the SMTP server at once (each on its own connection), and so the
+    /// size of the chunks recorded together: they wait mostly on the server's answers, so
+    /// overlapping them makes the throughput (BENCHMARKS.md). A hosted provider may allow
+    /// fewer connections.
     pub send_concurrency: usize,
     /// Where contacts reach this server (`https://crm.shop.vn`): marketing e-mail carries a
     /// signed one-click unsubscribe link there (a footer and `List-Unsubscribe` headers).
@@ -147,7 +147,7 @@ fn action_of(set: &RuleSet, step: &OutboxRow) -> Option<Action> {
 type Ready = (OutboxRow, Arc<RuleSet>, String, Purpose, Facts);
 
 /// E-mail steps in one batch: what they need read in one transaction, then sent in chunks
-/// of `concurrency`.
+/// of `settings.send_concurrency`.
 async fn send_emails(
     store: &dyn Store,
     mailer: &dyn Mailer,
