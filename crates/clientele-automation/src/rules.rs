@@ -156,14 +156,20 @@ pub enum Action {
         /// Hours to wait.
         hours: i64,
     },
+    /// POST the step (rule, contact, rung, context) as JSON to an `http(s)` URL, signed.
+    CallWebhook {
+        /// Where to.
+        url: String,
+    },
 }
 
-const ACTIONS: [&str; 5] = [
+const ACTIONS: [&str; 6] = [
     "send_email",
     "issue_coupon",
     "award_points",
     "add_tag",
     "wait",
+    "call_webhook",
 ];
 
 impl Action {
@@ -228,6 +234,25 @@ impl Action {
                 }
                 Ok(Self::Wait { hours })
             }
+            "call_webhook" => {
+                let b = object(body, &at)?;
+                known_fields(b, &at, &["url"])?;
+                let url = b.get("url").and_then(Json::as_str).unwrap_or_default();
+                let host = url
+                    .strip_prefix("https://")
+                    .or_else(|| url.strip_prefix("http://"))
+                    .and_then(|rest| rest.split(['/', '?', '#']).next())
+                    .unwrap_or_default();
+                if host.is_empty() || url.len() > 2048 || url.chars().any(char::is_whitespace) {
+                    return Err(err(
+                        format!("{at}.url"),
+                        "an http:// or https:// URL with a host, at most 2048 characters",
+                    ));
+                }
+                Ok(Self::CallWebhook {
+                    url: url.to_owned(),
+                })
+            }
             _ => unreachable!("names checked above"),
         }
     }
@@ -241,6 +266,7 @@ impl Action {
             Self::AwardPoints(n) => json!({ "award_points": n }),
             Self::AddTag(t) => json!({ "add_tag": t }),
             Self::Wait { hours } => json!({"wait": {"hours": hours}}),
+            Self::CallWebhook { url } => json!({"call_webhook": {"url": url}}),
         }
     }
 }

@@ -76,6 +76,12 @@ fn bad_rule_sets_name_the_path() {
         ),
         (
             rule(
+                json!({"name": "a", "trigger": {"rung_entered": "shopper"}, "actions": [{"call_webhook": {"url": "ftp://x"}}]}),
+            ),
+            "rules[0].actions[0].call_webhook.url",
+        ),
+        (
+            rule(
                 json!({"name": "a", "trigger": {"rung_entered": "shopper"}, "actions": [{"fax": 1}]}),
             ),
             "rules[0].actions[0].fax",
@@ -140,7 +146,8 @@ fn json_doc() -> impl Strategy<Value = Value> {
             Just("lapsed"),
             Just("x"),
             Just("{{ a }}"),
-            Just("percent")
+            Just("percent"),
+            Just("https://hooks.shop.vn/x")
         ]
         .prop_map(Value::from),
     ];
@@ -154,6 +161,8 @@ fn json_doc() -> impl Strategy<Value = Value> {
         Just("rung_entered"),
         Just("status_changed"),
         Just("send_email"),
+        Just("call_webhook"),
+        Just("url"),
         Just("template"),
         Just("issue_coupon"),
         Just("kind"),

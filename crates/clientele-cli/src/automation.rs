@@ -104,5 +104,6 @@ fn action(a: &Action) -> String {
         Action::AwardPoints(n) => format!("award_points:{n}"),
         Action::AddTag(t) => format!("add_tag:{t}"),
         Action::Wait { hours } => format!("wait:{hours}h"),
+        Action::CallWebhook { url } => format!("call_webhook:{url}"),
     }
 }

@@ -87,6 +87,7 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
             smtp_connections,
             runner_lease,
             public_url,
+            webhooks_allow_private,
         } => {
             if let Some(url) = &public_url
                 && !(url.starts_with("https://") || url.starts_with("http://"))
@@ -97,6 +98,7 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
                 lease: i64::try_from(runner_lease.as_micros()).unwrap_or(i64::MAX),
                 send_concurrency: usize::from(smtp_connections),
                 public_url: public_url.map(Into::into),
+                webhooks_allow_private,
             };
             let mailer: Arc<dyn Mailer> = match smtp_url {
                 Some(url) => crate::delivery::spawn(database, &url, &smtp_from)?,

@@ -63,6 +63,10 @@ enum Command {
         /// carries a signed one-click unsubscribe link to it. Without it, none.
         #[arg(long, env = "CLIENTELE_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Let webhooks call loopback, private and link-local addresses (a receiver on this
+        /// host or network). Without it such targets are refused.
+        #[arg(long, env = "CLIENTELE_WEBHOOKS_ALLOW_PRIVATE")]
+        webhooks_allow_private: bool,
     },
     /// The process `serve` starts to hold its SMTP connections (not for people to run).
     #[command(hide = true)]

@@ -228,6 +228,13 @@ async fn serve_sends_the_playbooks_through_smtp(db: TestDb) {
     let (s, body) = page(link, true).await;
     assert!(s == 200 && body.contains("Unsubscribed"), "{s} {body}");
     assert_eq!(email_consent().await, Some(false), "consent withdrawn");
+
+    // Webhook receivers learn the signing key from the API; it stays the same.
+    let (s, k1) = api.get("/api/v1/automation/webhook-key").await;
+    let (_, k2) = api.get("/api/v1/automation/webhook-key").await;
+    let key = k1["key"].as_str().unwrap();
+    assert!(s == 200 && key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(k1, k2);
     child.kill().await.unwrap();
 
     // Operators see the same from the command line.

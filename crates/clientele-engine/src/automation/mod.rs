@@ -12,6 +12,7 @@ mod runner;
 mod smtp;
 mod triggers;
 pub mod unsubscribe;
+pub mod webhook;
 
 pub use agent::{AgentMailer, Committed, run_agent};
 pub use mailer::{AfterData, Email, Handover, Mailer, NoSmtp, Sending, StepRef};

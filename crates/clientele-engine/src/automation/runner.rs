@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::mailer::{AfterData, Email, Handover, Mailer, StepRef};
-use super::{rules_of_version, step_key, unsubscribe};
+use super::{rules_of_version, step_key, unsubscribe, webhook};
 use crate::loyalty::coupons::{CouponSpec, issue_in};
 
 /// Tries before a step is parked as failed.
@@ -45,6 +45,9 @@ pub struct Settings {
     /// signed one-click unsubscribe link there (a footer and `List-Unsubscribe` headers).
     /// Without it, none.
     pub public_url: Option<Arc<str>>,
+    /// Let webhooks reach loopback, private and link-local addresses (a receiver on the
+    /// same host or network). Off: such targets are refused.
+    pub webhooks_allow_private: bool,
 }
 
 impl Default for Settings {
@@ -53,6 +56,7 @@ impl Default for Settings {
             lease: 60 * SECOND,
             send_concurrency: 64,
             public_url: None,
+            webhooks_allow_private: false,
         }
     }
 }
@@ -104,6 +108,10 @@ pub async fn run_due_with(
             match set.as_deref().and_then(|s| action_of(s, &step)) {
                 Some(Action::SendEmail { template, purpose }) => {
                     emails.push((step, set.expect("found above"), template, purpose));
+                }
+                Some(Action::CallWebhook { url }) => {
+                    let set = set.expect("found above");
+                    call_webhook(store, &ws, &set, &step, &url, settings, now).await?;
                 }
                 _ => run_step(store, &ws, set.as_deref(), &step, now).await?,
             }
@@ -316,8 +324,55 @@ async fn run_step(
             context,
             wait: hours * 3600 * SECOND,
         },
-        Action::SendEmail { .. } => unreachable!("e-mail steps are sent in batches"),
+        Action::SendEmail { .. } | Action::CallWebhook { .. } => {
+            unreachable!("steps that call out are done outside a transaction")
+        }
     };
+    settle_in(&mut *tx, set, step, outcome, now).await?;
+    tx.commit().await
+}
+
+/// A webhook step: what it sends read in one transaction, the call made with no lock held,
+/// the outcome settled in another (a failure retries with backoff, as an e-mail's does).
+async fn call_webhook(
+    store: &dyn Store,
+    ws: &Workspace,
+    set: &RuleSet,
+    step: &OutboxRow,
+    url: &str,
+    settings: &Settings,
+    now: Micros,
+) -> StoreResult<()> {
+    let context: Value = serde_json::from_str(&step.context).unwrap_or_else(|_| json!({}));
+    let mut tx = store.begin_write(ws.id).await?;
+    let key = webhook::key(&mut *tx, now).await?;
+    let fields = tx
+        .contact_fields(step.contact_id)
+        .await?
+        .unwrap_or_default();
+    let rung = tx
+        .ladder_rows(&[step.contact_id])
+        .await?
+        .first()
+        .map(|r| r.rung.clone());
+    tx.commit().await?;
+    let body = json!({
+        "type": "automation.step",
+        "workspace": ws.name,
+        "rule": step.rule,
+        "rule_version": step.rule_version,
+        "step_key": step.key,
+        "contact": {"id": step.contact_id.0, "external_id": fields.external_id,
+                    "email": fields.email, "name": fields.name},
+        "rung": rung,
+        "context": context,
+    });
+    let allow = settings.webhooks_allow_private;
+    let outcome = match webhook::post(url, &key, body.to_string(), &step.key, allow, now).await {
+        Ok(()) => Outcome::Done { context, wait: 0 },
+        Err(e) => Outcome::Failed(e),
+    };
+    let mut tx = store.begin_write(ws.id).await?;
     settle_in(&mut *tx, set, step, outcome, now).await?;
     tx.commit().await
 }

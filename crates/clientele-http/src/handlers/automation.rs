@@ -24,6 +24,25 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_rules, post_rules))
         .routes(routes!(get_messages))
         .routes(routes!(get_runs))
+        .routes(routes!(get_webhook_key))
+}
+
+/// The key webhooks are signed with (hex), made on first use: a receiver checks
+/// `Clientele-Signature: t=UNIX,v1=HEX` as HMAC-SHA256 under it of `"{t}." + body`.
+#[utoipa::path(get, path = "/api/v1/automation/webhook-key",
+    responses((status = 200, body = Document)), tag = "automation")]
+pub async fn get_webhook_key(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+) -> Result<Json<Value>, ApiError> {
+    let mut tx = state.store.begin_write(ws.id).await?;
+    let key = automation::webhook::key(&mut *tx, now_micros()).await?;
+    tx.commit().await?;
+    Ok(Json(json!({
+        "key": hex::encode(key),
+        "header": "Clientele-Signature",
+        "signed": "{t}.{body}",
+    })))
 }
 
 /// The active rule set: `{"version", "rules": {"rules": […], "templates": {…}}}`.
