@@ -145,6 +145,13 @@ pub enum Action {
         /// Marketing or service.
         purpose: Purpose,
     },
+    /// Send an SMS: the template's plain text.
+    SendSms {
+        /// Template name.
+        template: String,
+        /// Marketing or service.
+        purpose: Purpose,
+    },
     /// Issue a single-use coupon for the contact (its code is in later templates).
     IssueCoupon(CouponTemplate),
     /// Give points, as an adjustment with the rule as reason.
@@ -163,14 +170,36 @@ pub enum Action {
     },
 }
 
-const ACTIONS: [&str; 6] = [
+const ACTIONS: [&str; 7] = [
     "send_email",
+    "send_sms",
     "issue_coupon",
     "award_points",
     "add_tag",
     "wait",
     "call_webhook",
 ];
+
+/// A message action's body: `{"template", "purpose"}`.
+fn message(body: &Json, at: &str, templates: &Templates) -> Result<(String, Purpose), RuleError> {
+    let b = object(body, at)?;
+    known_fields(b, at, &["template", "purpose"])?;
+    let template = b
+        .get("template")
+        .and_then(Json::as_str)
+        .ok_or_else(|| err(format!("{at}.template"), "a template name is expected"))?;
+    if !templates.contains_key(template) {
+        return Err(err(format!("{at}.template"), "no such template in the set"));
+    }
+    let purpose = match b.get("purpose").and_then(Json::as_str) {
+        None | Some("marketing") => Purpose::Marketing,
+        Some("service") => Purpose::Service,
+        Some(_) => {
+            return Err(err(format!("{at}.purpose"), "marketing or service"));
+        }
+    };
+    Ok((template.to_owned(), purpose))
+}
 
 impl Action {
     fn from_json(v: &Json, path: &str, templates: &Templates) -> Result<Self, RuleError> {
@@ -188,26 +217,12 @@ impl Action {
         let at = format!("{path}.{name}");
         match name.as_str() {
             "send_email" => {
-                let b = object(body, &at)?;
-                known_fields(b, &at, &["template", "purpose"])?;
-                let template = b
-                    .get("template")
-                    .and_then(Json::as_str)
-                    .ok_or_else(|| err(format!("{at}.template"), "a template name is expected"))?;
-                if !templates.contains_key(template) {
-                    return Err(err(format!("{at}.template"), "no such template in the set"));
-                }
-                let purpose = match b.get("purpose").and_then(Json::as_str) {
-                    None | Some("marketing") => Purpose::Marketing,
-                    Some("service") => Purpose::Service,
-                    Some(_) => {
-                        return Err(err(format!("{at}.purpose"), "marketing or service"));
-                    }
-                };
-                Ok(Self::SendEmail {
-                    template: template.to_owned(),
-                    purpose,
-                })
+                let (template, purpose) = message(body, &at, templates)?;
+                Ok(Self::SendEmail { template, purpose })
+            }
+            "send_sms" => {
+                let (template, purpose) = message(body, &at, templates)?;
+                Ok(Self::SendSms { template, purpose })
             }
             "issue_coupon" => CouponTemplate::from_json(body)
                 .map(Self::IssueCoupon)
@@ -261,6 +276,9 @@ impl Action {
         match self {
             Self::SendEmail { template, purpose } => {
                 json!({"send_email": {"template": template, "purpose": purpose.name()}})
+            }
+            Self::SendSms { template, purpose } => {
+                json!({"send_sms": {"template": template, "purpose": purpose.name()}})
             }
             Self::IssueCoupon(t) => json!({"issue_coupon": t.to_json()}),
             Self::AwardPoints(n) => json!({ "award_points": n }),

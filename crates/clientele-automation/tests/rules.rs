@@ -162,6 +162,7 @@ fn json_doc() -> impl Strategy<Value = Value> {
         Just("status_changed"),
         Just("send_email"),
         Just("call_webhook"),
+        Just("send_sms"),
         Just("url"),
         Just("template"),
         Just("issue_coupon"),

@@ -105,5 +105,8 @@ fn action(a: &Action) -> String {
         Action::AddTag(t) => format!("add_tag:{t}"),
         Action::Wait { hours } => format!("wait:{hours}h"),
         Action::CallWebhook { url } => format!("call_webhook:{url}"),
+        Action::SendSms { template, purpose } => {
+            format!("send_sms:{template} ({})", purpose.name())
+        }
     }
 }

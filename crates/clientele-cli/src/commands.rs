@@ -88,7 +88,16 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
             runner_lease,
             public_url,
             webhooks_allow_private,
+            sms_url,
+            sms_from,
         } => {
+            let sms = match sms_url {
+                Some(url) => Some(
+                    clientele_engine::automation::SmsProvider::new(&url, &sms_from)
+                        .map_err(anyhow::Error::msg)?,
+                ),
+                None => None,
+            };
             if let Some(url) = &public_url
                 && !(url.starts_with("https://") || url.starts_with("http://"))
             {
@@ -99,6 +108,7 @@ pub async fn run(command: Command, database: &str) -> anyhow::Result<()> {
                 send_concurrency: usize::from(smtp_connections),
                 public_url: public_url.map(Into::into),
                 webhooks_allow_private,
+                sms,
             };
             let mailer: Arc<dyn Mailer> = match smtp_url {
                 Some(url) => crate::delivery::spawn(database, &url, &smtp_from)?,

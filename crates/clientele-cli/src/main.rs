@@ -67,6 +67,14 @@ enum Command {
         /// host or network). Without it such targets are refused.
         #[arg(long, env = "CLIENTELE_WEBHOOKS_ALLOW_PRIVATE")]
         webhooks_allow_private: bool,
+        /// Send SMS through this Twilio-compatible messages URL, with the account and token
+        /// in it: `https://ACCOUNT:TOKEN@api.twilio.com/2010-04-01/Accounts/ACCOUNT/Messages.json`.
+        /// Without it, SMS steps wait and retry.
+        #[arg(long, env = "CLIENTELE_SMS_URL", hide_env_values = true)]
+        sms_url: Option<String>,
+        /// The sender of SMS: a number in E.164 or a sender name the provider allows.
+        #[arg(long, env = "CLIENTELE_SMS_FROM", default_value = "")]
+        sms_from: String,
     },
     /// The process `serve` starts to hold its SMTP connections (not for people to run).
     #[command(hide = true)]

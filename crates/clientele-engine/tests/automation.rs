@@ -34,15 +34,6 @@ async fn person(s: &dyn Store, ws: &Workspace, ext: &str, consent: bool) -> Cont
     id
 }
 
-/// The next 12:00 UTC from now: outside the default quiet hours of a UTC contact, whatever
-/// the hour the suite runs at.
-fn noon() -> Micros {
-    let now = now_micros();
-    let day_start = now - now.rem_euclid(DAY);
-    let noon = day_start + DAY / 2;
-    if noon >= now { noon } else { noon + DAY }
-}
-
 /// Run the outbox at [`noon`] until nothing is due; returns the steps handled.
 async fn drain(s: &dyn Store, mailer: &SmtpMailer) -> usize {
     drain_at(s, mailer, noon()).await

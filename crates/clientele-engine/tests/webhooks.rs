@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::{HeaderMap, StatusCode};
 use clientele_automation::RuleSet;
-use clientele_core::time::{DAY, Micros, SECOND, format_instant};
+use clientele_core::time::{Micros, SECOND, format_instant};
 use clientele_engine::automation::{NoSmtp, Settings, run_due_with, set_rules, webhook};
 use clientele_store::{Store, Workspace, now_micros};
 use clientele_testkit::{TestDb, both_backends};
@@ -57,12 +57,6 @@ impl Receiver {
     fn calls(&self) -> Vec<(HeaderMap, String)> {
         self.got.lock().unwrap().clone()
     }
-}
-
-fn noon() -> Micros {
-    let now = now_micros();
-    let noon = now - now.rem_euclid(DAY) + DAY / 2;
-    if noon >= now { noon } else { noon + DAY }
 }
 
 async fn notify_on_shopper(s: &dyn Store, ws: &Workspace, url: &str) {

@@ -9,6 +9,7 @@ mod gate;
 mod mailer;
 mod rules;
 mod runner;
+mod sms;
 mod smtp;
 mod triggers;
 pub mod unsubscribe;
@@ -18,6 +19,7 @@ pub use agent::{AgentMailer, Committed, run_agent};
 pub use mailer::{AfterData, Email, Handover, Mailer, NoSmtp, Sending, StepRef};
 pub use rules::{active_rules, current_rules, rules_of_version, set_rules};
 pub use runner::{IDLE, MAX_ATTEMPTS, Settings, run_due, run_due_with, run_forever};
+pub use sms::SmsProvider;
 pub use smtp::SmtpMailer;
 pub(crate) use triggers::on_ladder_changes;
 

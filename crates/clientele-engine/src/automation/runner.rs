@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::mailer::{AfterData, Email, Handover, Mailer, StepRef};
+use super::sms::SmsProvider;
 use super::{rules_of_version, step_key, unsubscribe, webhook};
 use crate::loyalty::coupons::{CouponSpec, issue_in};
 
@@ -48,6 +49,8 @@ pub struct Settings {
     /// Let webhooks reach loopback, private and link-local addresses (a receiver on the
     /// same host or network). Off: such targets are refused.
     pub webhooks_allow_private: bool,
+    /// Where SMS goes; without it, SMS steps fail visibly and retry.
+    pub sms: Option<SmsProvider>,
 }
 
 impl Default for Settings {
@@ -57,6 +60,7 @@ impl Default for Settings {
             send_concurrency: 64,
             public_url: None,
             webhooks_allow_private: false,
+            sms: None,
         }
     }
 }
@@ -108,6 +112,10 @@ pub async fn run_due_with(
             match set.as_deref().and_then(|s| action_of(s, &step)) {
                 Some(Action::SendEmail { template, purpose }) => {
                     emails.push((step, set.expect("found above"), template, purpose));
+                }
+                Some(Action::SendSms { template, purpose }) => {
+                    let set = set.expect("found above");
+                    send_sms(store, &ws, &set, &step, &template, purpose, settings, now).await?;
                 }
                 Some(Action::CallWebhook { url }) => {
                     let set = set.expect("found above");
@@ -209,7 +217,8 @@ async fn send_chunk(
     let started: Vec<Started> = futures_util::future::join_all(starts).await;
     let mut tx = store.begin_write(ws.id).await?;
     for ((step, set, _, purpose, facts), s) in chunk.iter().zip(&started) {
-        record_message(&mut *tx, step, facts, &s.subject, *purpose, &s.outcome, now).await?;
+        let to = Recipient::email(facts);
+        record_message(&mut *tx, step, to, &s.subject, *purpose, &s.outcome, now).await?;
         settle_in(&mut *tx, set, step, s.outcome.clone(), now).await?;
     }
     // Dropping the handovers on an error here abandons their messages, as it must.
@@ -254,7 +263,7 @@ async fn send_chunk(
         insert_message(
             &mut *tx,
             step,
-            facts,
+            Recipient::email(facts),
             subject,
             *purpose,
             "failed",
@@ -324,7 +333,7 @@ async fn run_step(
             context,
             wait: hours * 3600 * SECOND,
         },
-        Action::SendEmail { .. } | Action::CallWebhook { .. } => {
+        Action::SendEmail { .. } | Action::SendSms { .. } | Action::CallWebhook { .. } => {
             unreachable!("steps that call out are done outside a transaction")
         }
     };
@@ -479,9 +488,13 @@ async fn award(
 /// What a message to the contact needs from the store.
 struct Facts {
     email: Option<String>,
+    phone: Option<String>,
     name: Option<String>,
     language: &'static str,
+    /// E-mail consent, as of now.
     consented: bool,
+    /// SMS consent, as of now.
+    sms_consented: bool,
     rung: Option<String>,
     balance: i64,
     external_id: Option<String>,
@@ -528,22 +541,26 @@ async fn message_facts(
         .await?
         .map_or(0, |a| a.balance);
     // Consent is read at send time: a withdrawal since the trigger counts.
-    let consented = store
-        .consents(ws.id, contact)
-        .await?
-        .iter()
-        .rev()
-        .find(|c| c.channel == "email")
-        .is_some_and(|c| c.granted);
+    let consents = store.consents(ws.id, contact).await?;
+    let latest = |channel: &str| {
+        consents
+            .iter()
+            .rev()
+            .find(|c| c.channel == channel)
+            .is_some_and(|c| c.granted)
+    };
+    let (consented, sms_consented) = (latest("email"), latest("sms"));
     let language = match fields.locale.as_deref() {
         Some(l) if l.starts_with("en") => "en",
         _ => "vi",
     };
     Ok(Facts {
         email: fields.email,
+        phone: fields.phone,
         name: fields.name,
         language,
         consented,
+        sms_consented,
         rung,
         balance,
         external_id: fields.external_id,
@@ -596,6 +613,102 @@ impl Started {
     }
 }
 
+/// What keeps a marketing message from going now: no consent on its channel (skipped),
+/// quiet hours or a full frequency cap (deferred). Service messages go regardless.
+fn held_back(
+    set: &RuleSet,
+    purpose: Purpose,
+    facts: &Facts,
+    consented: bool,
+    channel: &str,
+    context: &Value,
+) -> Option<Outcome> {
+    if purpose == Purpose::Service {
+        return None;
+    }
+    if !consented {
+        let why = format!("no {channel} consent");
+        return Some(Outcome::Skipped {
+            context: context.clone(),
+            why,
+        });
+    }
+    if set.limits.is_quiet(facts.local_minute)
+        && let Some(until) = facts.quiet_ends_at
+    {
+        let why = "deferred: quiet hours in the contact's time zone".into();
+        return Some(Outcome::Deferred { until, why });
+    }
+    if let Some(until) = facts.cap_frees_at {
+        let why = "deferred: frequency cap reached".into();
+        return Some(Outcome::Deferred { until, why });
+    }
+    None
+}
+
+/// An SMS step: facts read in one transaction, the provider called with no lock held, the
+/// outcome and message recorded in another.
+#[allow(clippy::too_many_arguments, reason = "one step's whole situation")]
+async fn send_sms(
+    store: &dyn Store,
+    ws: &Workspace,
+    set: &RuleSet,
+    step: &OutboxRow,
+    template: &str,
+    purpose: Purpose,
+    settings: &Settings,
+    now: Micros,
+) -> StoreResult<()> {
+    let context: Value = serde_json::from_str(&step.context).unwrap_or_else(|_| json!({}));
+    let mut tx = store.begin_write(ws.id).await?;
+    let facts = message_facts(&mut *tx, store, ws, step.contact_id, set, now).await?;
+    tx.commit().await?;
+    let mut text = String::new();
+    let outcome = if let Some(phone) = facts.phone.clone() {
+        if let Some(o) = held_back(set, purpose, &facts, facts.sms_consented, "SMS", &context) {
+            o
+        } else if let Some(t) = set.template(template, facts.language) {
+            let mut ctx = context.clone();
+            ctx["contact"] =
+                json!({"name": facts.name, "phone": phone, "external_id": facts.external_id});
+            ctx["rung"] = json!(facts.rung);
+            ctx["points"] = json!({"balance": facts.balance});
+            ctx["workspace"] = json!({"name": ws.name});
+            match render(t, &ctx) {
+                Err(e) => Outcome::Failed(format!("rendering {template}: {e}")),
+                Ok(r) => {
+                    text = r.text.trim().to_owned();
+                    let sent = match &settings.sms {
+                        Some(p) => p.send(&phone, &text).await,
+                        None => Err("no SMS provider is configured (start with --sms-url)".into()),
+                    };
+                    match sent {
+                        Ok(()) => Outcome::Done { context, wait: 0 },
+                        Err(e) => Outcome::Failed(e),
+                    }
+                }
+            }
+        } else {
+            Outcome::Failed(format!("template {template:?} is missing"))
+        }
+    } else {
+        let why = "the contact has no phone number".into();
+        Outcome::Skipped { context, why }
+    };
+    let mut tx = store.begin_write(ws.id).await?;
+    let first_line: String = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(80)
+        .collect();
+    let to = Recipient::Sms(facts.phone.as_deref().unwrap_or_default());
+    record_message(&mut *tx, step, to, &first_line, purpose, &outcome, now).await?;
+    settle_in(&mut *tx, set, step, outcome, now).await?;
+    tx.commit().await
+}
+
 #[allow(clippy::too_many_arguments, reason = "one step's whole situation")]
 async fn start_email(
     mailer: &dyn Mailer,
@@ -611,21 +724,8 @@ async fn start_email(
         let why = "the contact has no e-mail address".into();
         return Started::not_sent(Outcome::Skipped { context, why });
     };
-    if purpose == Purpose::Marketing && !facts.consented {
-        let why = "no e-mail consent".into();
-        return Started::not_sent(Outcome::Skipped { context, why });
-    }
-    if purpose == Purpose::Marketing {
-        if set.limits.is_quiet(facts.local_minute)
-            && let Some(until) = facts.quiet_ends_at
-        {
-            let why = "deferred: quiet hours in the contact's time zone".into();
-            return Started::not_sent(Outcome::Deferred { until, why });
-        }
-        if let Some(until) = facts.cap_frees_at {
-            let why = "deferred: frequency cap reached".into();
-            return Started::not_sent(Outcome::Deferred { until, why });
-        }
+    if let Some(outcome) = held_back(set, purpose, facts, facts.consented, "e-mail", &context) {
+        return Started::not_sent(outcome);
     }
     let Some(t) = set.template(template, facts.language) else {
         let e = format!("template {template:?} is missing");
@@ -693,10 +793,30 @@ fn add_unsubscribe_footer(m: &mut clientele_automation::Rendered, url: &str, lan
     ));
 }
 
+/// Where a message went.
+#[derive(Debug, Clone, Copy)]
+enum Recipient<'a> {
+    Email(&'a str),
+    Sms(&'a str),
+}
+
+impl<'a> Recipient<'a> {
+    fn email(facts: &'a Facts) -> Self {
+        Self::Email(facts.email.as_deref().unwrap_or_default())
+    }
+
+    fn parts(self) -> (&'static str, &'a str) {
+        match self {
+            Self::Email(a) => ("email", a),
+            Self::Sms(a) => ("sms", a),
+        }
+    }
+}
+
 async fn record_message(
     tx: &mut dyn WriteTx,
     step: &OutboxRow,
-    facts: &Facts,
+    to: Recipient<'_>,
     subject: &str,
     purpose: Purpose,
     outcome: &Outcome,
@@ -709,7 +829,7 @@ async fn record_message(
         Outcome::Failed(e) if step.attempts >= MAX_ATTEMPTS => ("failed", Some(e.clone())),
         Outcome::Failed(_) | Outcome::Deferred { .. } => return Ok(()),
     };
-    insert_message(tx, step, facts, subject, purpose, status, detail, now).await
+    insert_message(tx, step, to, subject, purpose, status, detail, now).await
 }
 
 /// The step's message as it stands now (a later status replaces an earlier one).
@@ -717,21 +837,22 @@ async fn record_message(
 async fn insert_message(
     tx: &mut dyn WriteTx,
     step: &OutboxRow,
-    facts: &Facts,
+    to: Recipient<'_>,
     subject: &str,
     purpose: Purpose,
     status: &str,
     detail: Option<String>,
     now: Micros,
 ) -> StoreResult<()> {
+    let (channel, recipient) = to.parts();
     tx.insert_message(&MessageRow {
         id: 0,
         contact_id: step.contact_id,
-        channel: "email".into(),
+        channel: channel.into(),
         rule: step.rule.clone(),
         rule_version: step.rule_version,
         step_key: step.key.clone(),
-        recipient: facts.email.clone().unwrap_or_default(),
+        recipient: recipient.into(),
         subject: subject.to_owned(),
         status: status.into(),
         detail,

@@ -52,3 +52,12 @@ pub async fn by_external_id(store: &dyn Store, ws: &Workspace, external_id: &str
     );
     found[0].id
 }
+
+/// Today's (or tomorrow's) noon UTC, after now: automation tests run steps at an explicit
+/// instant, so quiet hours never depend on when the suite runs.
+pub fn noon() -> clientele_core::time::Micros {
+    use clientele_core::time::DAY;
+    let now = clientele_store::now_micros();
+    let noon = now - now.rem_euclid(DAY) + DAY / 2;
+    if noon >= now { noon } else { noon + DAY }
+}
