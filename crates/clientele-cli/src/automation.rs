@@ -1,5 +1,6 @@
-//! `clientele automation list|runs`: operators' view of automated care — the active rules
-//! and, per contact, every step of its runs and the messages sent.
+//! `clientele automation list|dry-run|runs`: operators' view of automated care — the
+//! active rules, what a rule set would do now, and per contact every step of its runs and
+//! the messages sent.
 
 use clap::Subcommand;
 use clientele_automation::{Action, Trigger};
@@ -12,6 +13,21 @@ use crate::{db, loyalty};
 pub enum AutomationCommand {
     /// The active rules: name, on/off, trigger and actions (tab-separated).
     List {
+        /// Workspace name (optional when there is only one).
+        #[arg(long)]
+        workspace: Option<String>,
+    },
+    /// What a rule set would do now: per enabled rule, how many contacts stand where its
+    /// trigger leads, the first of them, and its messages rendered for the first. Nothing
+    /// is sent or written.
+    DryRun {
+        /// A rule-set document (JSON, as `POST /api/v1/automation/rules` takes); the
+        /// active set without it.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+        /// Contacts shown per rule.
+        #[arg(long, default_value_t = 5)]
+        sample: usize,
         /// Workspace name (optional when there is only one).
         #[arg(long)]
         workspace: Option<String>,
@@ -29,6 +45,56 @@ pub enum AutomationCommand {
 pub async fn run(command: AutomationCommand, database: &str) -> anyhow::Result<()> {
     let store = db::open(database).await?;
     match command {
+        AutomationCommand::DryRun {
+            file,
+            sample,
+            workspace,
+        } => {
+            let ws = db::workspace(store.as_ref(), workspace.as_deref()).await?;
+            let set = match file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                        anyhow::anyhow!("{}: line {}: {e}", path.display(), e.line())
+                    })?;
+                    clientele_automation::RuleSet::from_json(&doc).map_err(|e| {
+                        anyhow::anyhow!("{}: {}: {}", path.display(), e.path, e.reason)
+                    })?
+                }
+                None => {
+                    clientele_engine::automation::current_rules(store.as_ref(), ws.id, now_micros())
+                        .await?
+                        .1
+                }
+            };
+            let runs =
+                clientele_engine::automation::dry_run(store.as_ref(), &ws, &set, sample).await?;
+            for r in runs {
+                let ids: Vec<String> = r
+                    .sample
+                    .iter()
+                    .map(|c| c.external_id.clone().unwrap_or_else(|| c.id.to_string()))
+                    .collect();
+                let note = r.note.map(|n| format!(" ({n})")).unwrap_or_default();
+                println!(
+                    "{}\t{} would enter{note}\t{}",
+                    r.rule,
+                    r.would_enter,
+                    ids.join(",")
+                );
+                for m in r.messages {
+                    let first = m.text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                    println!(
+                        "  {} {}: {} | {}",
+                        m.channel,
+                        m.template,
+                        m.subject,
+                        first.trim()
+                    );
+                }
+            }
+        }
         AutomationCommand::List { workspace } => {
             let ws = db::workspace(store.as_ref(), workspace.as_deref()).await?;
             let (version, set) =

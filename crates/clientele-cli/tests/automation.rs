@@ -229,6 +229,39 @@ async fn serve_sends_the_playbooks_through_smtp(db: TestDb) {
     assert!(s == 200 && body.contains("Unsubscribed"), "{s} {body}");
     assert_eq!(email_consent().await, Some(false), "consent withdrawn");
 
+    // A dry run: Lan is a customer now, so the customer rule would take her, the shopper
+    // rule no one; nothing is sent.
+    let (s, dry) = api.post("/api/v1/automation/dry-run", json!({})).await;
+    assert_eq!(s, 200, "{dry}");
+    let rule = |name: &str| {
+        dry["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(rule("shopper_thank_you")["would_enter"], 0);
+    let customer = rule("customer_loyalty_invitation");
+    assert_eq!(customer["would_enter"], 1);
+    assert_eq!(customer["sample"][0]["external_id"], "lan");
+    assert_eq!(customer["messages"][0]["channel"], "email");
+    assert!(
+        !customer["messages"][0]["subject"]
+            .as_str()
+            .unwrap()
+            .is_empty()
+    );
+    let (s, bad) = api
+        .post(
+            "/api/v1/automation/dry-run",
+            json!({"rules": [{"name": "x"}]}),
+        )
+        .await;
+    assert_eq!(s, 422, "{bad}");
+    assert_eq!(sink.messages().len(), 2, "a dry run sends nothing");
+
     // Webhook receivers learn the signing key from the API; it stays the same.
     let (s, k1) = api.get("/api/v1/automation/webhook-key").await;
     let (_, k2) = api.get("/api/v1/automation/webhook-key").await;
@@ -243,6 +276,11 @@ async fn serve_sends_the_playbooks_through_smtp(db: TestDb) {
     assert!(
         list.contains("shopper_thank_you\ton\trung_entered:shopper\tissue_coupon:10% → send_email:shopper_thank_you (marketing)"),
         "{list}"
+    );
+    let dry = clientele(&db, &["automation", "dry-run"]);
+    assert!(
+        dry.contains("customer_loyalty_invitation\t1 would enter\tlan"),
+        "{dry}"
     );
     let runs = clientele(&db, &["automation", "runs", "lan"]);
     assert!(runs.contains("shopper_thank_you,2,1,done,1,"), "{runs}");

@@ -5,6 +5,7 @@
 //! `Mailer` with retries and backoff.
 
 mod agent;
+mod dry_run;
 mod gate;
 mod mailer;
 mod rules;
@@ -16,6 +17,7 @@ pub mod unsubscribe;
 pub mod webhook;
 
 pub use agent::{AgentMailer, Committed, run_agent};
+pub use dry_run::{Preview, RuleDryRun, SampleContact, dry_run};
 pub use mailer::{AfterData, Email, Handover, Mailer, NoSmtp, Sending, StepRef};
 pub use rules::{active_rules, current_rules, rules_of_version, set_rules};
 pub use runner::{IDLE, MAX_ATTEMPTS, Settings, run_due, run_due_with, run_forever};

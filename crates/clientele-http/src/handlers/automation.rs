@@ -25,6 +25,44 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_messages))
         .routes(routes!(get_runs))
         .routes(routes!(get_webhook_key))
+        .routes(routes!(post_dry_run))
+}
+
+/// Query of a dry run.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DryRunParams {
+    /// Contacts shown per rule, 0–50 (default 5).
+    sample: Option<usize>,
+}
+
+/// What a rule set would do now, with nothing sent or written: per enabled rule, how many
+/// contacts stand where its trigger leads (`would_enter`), the first of them, and its
+/// messages rendered for the first. The body is a rule-set document to try, or `{}` for
+/// the active set; one that fails its checks answers 422 naming the path.
+#[utoipa::path(post, path = "/api/v1/automation/dry-run", request_body = Document,
+    params(DryRunParams),
+    responses((status = 200, body = Document), (status = 422, body = crate::error::Problem)), tag = "automation")]
+pub async fn post_dry_run(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Query(q): Query<DryRunParams>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let sample = q.sample.unwrap_or(5);
+    if sample > 50 {
+        return Err(FieldError::new("sample", "at most 50").into());
+    }
+    let tried = body.as_object().is_some_and(|o| !o.is_empty());
+    let (version, set) = if tried {
+        let set = RuleSet::from_json(&body).map_err(|e| FieldError::new(e.path, e.reason))?;
+        (None, set)
+    } else {
+        let (v, set) = automation::current_rules(state.store.as_ref(), ws.id, now_micros()).await?;
+        (Some(v), set)
+    };
+    let rules = automation::dry_run(state.store.as_ref(), &ws, &set, sample).await?;
+    Ok(Json(json!({"version": version, "rules": rules})))
 }
 
 /// The key webhooks are signed with (hex), made on first use: a receiver checks

@@ -1,0 +1,187 @@
+//! A dry run of a rule set: for each enabled rule, which contacts stand where its trigger
+//! leads now (so would have entered it), and what the first of them would receive — the
+//! messages rendered for them. Nothing is written, sent or enqueued.
+
+use clientele_automation::{Action, Rule, RuleSet, Trigger, render};
+use clientele_core::ContactId;
+use clientele_store::{Store, StoreResult, Workspace};
+use serde::Serialize;
+use serde_json::json;
+
+/// Contacts read per transaction.
+const PAGE: i64 = 1000;
+
+/// What a rule would do now.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RuleDryRun {
+    /// The rule.
+    pub rule: String,
+    /// Contacts that stand where the trigger leads and meet the conditions.
+    pub would_enter: usize,
+    /// Why the count is what it is, when the trigger cannot be matched now.
+    pub note: Option<String>,
+    /// The first of them (by id), up to the sample size.
+    pub sample: Vec<SampleContact>,
+    /// The rule's messages, rendered for the first sampled contact.
+    pub messages: Vec<Preview>,
+}
+
+/// A contact of the sample.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SampleContact {
+    /// Id.
+    pub id: i64,
+    /// External id.
+    pub external_id: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+}
+
+/// One message as it would go.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Preview {
+    /// `email` or `sms`.
+    pub channel: String,
+    /// Template.
+    pub template: String,
+    /// Rendered subject (e-mail).
+    pub subject: String,
+    /// Rendered plain text.
+    pub text: String,
+}
+
+/// Run `set` dry over the workspace's contacts.
+pub async fn dry_run(
+    store: &dyn Store,
+    ws: &Workspace,
+    set: &RuleSet,
+    sample: usize,
+) -> StoreResult<Vec<RuleDryRun>> {
+    let rules: Vec<&Rule> = set.rules.iter().filter(|r| r.enabled).collect();
+    let mut matched: Vec<Vec<ContactId>> = vec![Vec::new(); rules.len()];
+    let mut after = ContactId(0);
+    loop {
+        let ids = store.contact_ids_page(ws.id, after, PAGE).await?;
+        let Some(last) = ids.last() else { break };
+        after = *last;
+        let mut tx = store.begin_write(ws.id).await?;
+        let rows = tx.ladder_rows(&ids).await?;
+        for row in &rows {
+            let mut tags = None;
+            for (rule, found) in rules.iter().zip(matched.iter_mut()) {
+                let stands = match &rule.trigger {
+                    Trigger::RungEntered(r) => row.rung == r.to_string(),
+                    Trigger::StatusChanged(s) => row.status == s.to_string(),
+                    Trigger::RungLeft(_) => false,
+                };
+                if !stands {
+                    continue;
+                }
+                if !rule.conditions.is_empty() {
+                    if tags.is_none() {
+                        let fields = tx.contact_fields(row.contact_id).await?;
+                        tags = Some(fields.map(|f| f.tags).unwrap_or_default());
+                    }
+                    let tags = tags.as_deref().unwrap_or_default();
+                    if !rule.conditions.iter().all(|c| c.holds(tags)) {
+                        continue;
+                    }
+                }
+                found.push(row.contact_id);
+            }
+        }
+        tx.commit().await?;
+    }
+    let mut out = Vec::with_capacity(rules.len());
+    let mut tx = store.begin_write(ws.id).await?;
+    for (rule, mut found) in rules.into_iter().zip(matched) {
+        found.sort();
+        let note = matches!(rule.trigger, Trigger::RungLeft(_))
+            .then(|| "fires only when a contact leaves the rung".to_owned());
+        let mut contacts = Vec::new();
+        for id in found.iter().take(sample) {
+            if let Some(f) = tx.contact_fields(*id).await? {
+                contacts.push((id, f));
+            }
+        }
+        let messages = match contacts.first() {
+            Some((_, f)) => previews(ws, set, rule, f),
+            None => Vec::new(),
+        };
+        out.push(RuleDryRun {
+            rule: rule.name.clone(),
+            would_enter: found.len(),
+            note,
+            sample: contacts
+                .into_iter()
+                .map(|(id, f)| SampleContact {
+                    id: id.0,
+                    external_id: f.external_id,
+                    name: f.name,
+                })
+                .collect(),
+            messages,
+        });
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// The rule's messages for one contact, with a stand-in coupon where the rule issues one.
+fn previews(
+    ws: &Workspace,
+    set: &RuleSet,
+    rule: &Rule,
+    f: &clientele_core::contact::ContactFields,
+) -> Vec<Preview> {
+    let language = match f.locale.as_deref() {
+        Some(l) if l.starts_with("en") => "en",
+        _ => "vi",
+    };
+    let mut ctx = json!({
+        "contact": {"name": f.name, "email": f.email, "phone": f.phone, "external_id": f.external_id},
+        "points": {"balance": 0},
+        "workspace": {"name": ws.name},
+        "unsubscribe_url": "https://…/u/…",
+    });
+    let mut out = Vec::new();
+    for action in &rule.actions {
+        let (channel, template) = match action {
+            Action::IssueCoupon(t) => {
+                let discount = match t.discount.kind() {
+                    "percent" => format!("{}%", t.discount.value()),
+                    _ => format!("{} {}", t.discount.value(), ws.currency),
+                };
+                ctx["coupon"] = json!({"code": "XXXX-XXXX-XXXX-XXXX", "discount": discount,
+                                       "expires_at": "…"});
+                continue;
+            }
+            Action::SendEmail { template, .. } => ("email", template),
+            Action::SendSms { template, .. } => ("sms", template),
+            _ => continue,
+        };
+        let rendered = set
+            .template(template, language)
+            .ok_or_else(|| "the template is missing".to_owned())
+            .and_then(|t| render(t, &ctx).map_err(|e| e.to_string()));
+        out.push(match rendered {
+            Ok(r) => Preview {
+                channel: channel.into(),
+                template: template.clone(),
+                subject: if channel == "email" {
+                    r.subject
+                } else {
+                    String::new()
+                },
+                text: r.text,
+            },
+            Err(e) => Preview {
+                channel: channel.into(),
+                template: template.clone(),
+                subject: String::new(),
+                text: format!("(cannot be rendered: {e})"),
+            },
+        });
+    }
+    out
+}
