@@ -5,9 +5,13 @@
 //! `Mailer` with retries and backoff.
 
 mod agent;
+mod channel_steps;
 mod dry_run;
+mod email_steps;
+mod facts;
 mod gate;
 mod mailer;
+mod messages;
 mod rules;
 mod runner;
 mod sms;
