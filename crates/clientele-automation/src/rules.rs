@@ -158,6 +158,8 @@ pub enum Action {
     AwardPoints(i64),
     /// Add a tag to the contact.
     AddTag(String),
+    /// Remove a tag from the contact (nothing if it has none).
+    RemoveTag(String),
     /// Wait before the next step.
     Wait {
         /// Hours to wait.
@@ -170,7 +172,8 @@ pub enum Action {
     },
 }
 
-const ACTIONS: [&str; 7] = [
+const ACTIONS: [&str; 8] = [
+    "remove_tag",
     "send_email",
     "send_sms",
     "issue_coupon",
@@ -231,8 +234,12 @@ impl Action {
                 Some(n @ 1..=1_000_000) => Ok(Self::AwardPoints(n)),
                 _ => Err(err(at, "a whole number of points, 1 to 1 000 000")),
             },
-            "add_tag" => match body.as_str().map(str::trim) {
-                Some(t) if !t.is_empty() && t.len() <= 64 => Ok(Self::AddTag(t.to_owned())),
+            "add_tag" | "remove_tag" => match body.as_str().map(str::trim) {
+                Some(t) if !t.is_empty() && t.len() <= 64 => Ok(if name == "add_tag" {
+                    Self::AddTag(t.to_owned())
+                } else {
+                    Self::RemoveTag(t.to_owned())
+                }),
                 _ => Err(err(at, "a tag of 1 to 64 characters")),
             },
             "wait" => {
@@ -283,6 +290,7 @@ impl Action {
             Self::IssueCoupon(t) => json!({"issue_coupon": t.to_json()}),
             Self::AwardPoints(n) => json!({ "award_points": n }),
             Self::AddTag(t) => json!({ "add_tag": t }),
+            Self::RemoveTag(t) => json!({ "remove_tag": t }),
             Self::Wait { hours } => json!({"wait": {"hours": hours}}),
             Self::CallWebhook { url } => json!({"call_webhook": {"url": url}}),
         }

@@ -163,6 +163,7 @@ fn json_doc() -> impl Strategy<Value = Value> {
         Just("send_email"),
         Just("call_webhook"),
         Just("send_sms"),
+        Just("remove_tag"),
         Just("url"),
         Just("template"),
         Just("issue_coupon"),

@@ -169,6 +169,7 @@ fn action(a: &Action) -> String {
         ),
         Action::AwardPoints(n) => format!("award_points:{n}"),
         Action::AddTag(t) => format!("add_tag:{t}"),
+        Action::RemoveTag(t) => format!("remove_tag:{t}"),
         Action::Wait { hours } => format!("wait:{hours}h"),
         Action::CallWebhook { url } => format!("call_webhook:{url}"),
         Action::SendSms { template, purpose } => {

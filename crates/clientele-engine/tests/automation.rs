@@ -198,6 +198,27 @@ async fn a_message_refused_at_the_end_of_its_data_is_sent_again(db: TestDb) {
     assert_eq!((m.len(), m[0].status.as_str()), (1, "sent"));
 }
 
+async fn tags_are_added_and_removed_in_order(db: TestDb) {
+    let ws = db.workspace("shop").await;
+    let s = db.store.as_ref();
+    let set = clientele_automation::RuleSet::from_json(&json!({
+        "rules": [{"name": "tagging", "trigger": {"rung_entered": "shopper"},
+                   "actions": [{"add_tag": "vip"}, {"add_tag": "new"}, {"remove_tag": "new"},
+                               {"remove_tag": "absent"}]}],
+        "templates": {}
+    }))
+    .unwrap();
+    clientele_engine::automation::set_rules(s, ws.id, &set, now_micros())
+        .await
+        .unwrap();
+    ingest_ok(s, &ws, &[paid("e1", "lan", "o1", 250_000, &hour_ago())]).await;
+    let mailer = SmtpMailer::new("smtp://127.0.0.1:9", "care@shop.vn").unwrap();
+    assert_eq!(drain(s, &mailer).await, 4, "four steps, one after another");
+    let lan = by_external_id(s, &ws, "lan").await;
+    let contact = s.contact(ws.id, lan).await.unwrap().unwrap();
+    assert_eq!(contact.tags, ["vip"]);
+}
+
 async fn quiet_hours_defer_marketing_to_the_morning(db: TestDb) {
     let sink = SmtpSink::start();
     let mailer = SmtpMailer::new(&sink.url(), "care@shop.vn").unwrap();
@@ -270,6 +291,7 @@ async fn the_frequency_cap_defers_what_exceeds_it(db: TestDb) {
 }
 
 both_backends!(
+    tags_are_added_and_removed_in_order,
     a_message_refused_at_the_end_of_its_data_is_sent_again,
     quiet_hours_defer_marketing_to_the_morning,
     the_frequency_cap_defers_what_exceeds_it,

@@ -215,6 +215,15 @@ async fn run_step(
             }
             Outcome::Done { context, wait: 0 }
         }
+        Action::RemoveTag(tag) => {
+            if let Some(mut fields) = tx.contact_fields(contact).await?
+                && fields.tags.contains(tag)
+            {
+                fields.tags.retain(|t| t != tag);
+                tx.update_contact(contact, &fields, now).await?;
+            }
+            Outcome::Done { context, wait: 0 }
+        }
         Action::Wait { hours } => Outcome::Done {
             context,
             wait: hours * 3600 * SECOND,
