@@ -3,25 +3,16 @@
 //! to a real SMTP server within 10 s of the first paid order, the customer playbook's after
 //! the second, and a repeated event starts nothing.
 
-use std::process::Command;
 use std::time::Duration;
 
 use clientele_core::time::{SECOND, format_instant};
 use clientele_store::now_micros;
 use clientele_testkit::smtp::SmtpSink;
-use clientele_testkit::{TestDb, both_backends};
-use serde_json::{Value, json};
-use tokio::io::AsyncBufReadExt;
+mod common;
 
-fn clientele(db: &TestDb, args: &[&str]) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_clientele"))
-        .args(args)
-        .env("CLIENTELE_DATABASE_URL", &db.url)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).trim().to_owned()
-}
+use clientele_testkit::{TestDb, both_backends};
+use common::{clientele, serve};
+use serde_json::{Value, json};
 
 struct Api {
     base: String,
@@ -75,31 +66,15 @@ async fn serve_sends_the_playbooks_through_smtp(db: TestDb) {
         ],
     );
     let token = clientele(&db, &["token", "create", "--workspace", "shop"]);
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_clientele"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--smtp-url",
-            &sink.url(),
-        ])
-        .args([
-            "--smtp-from",
-            "Cửa hàng <care@shop.vn>",
-            "--public-url",
-            "https://crm.shop.vn",
-            "--clv-refit-every",
-            "off",
-        ])
-        .env("CLIENTELE_DATABASE_URL", &db.url)
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = out.next_line().await.unwrap().unwrap();
+    let url = sink.url();
+    let args = ["--smtp-url", &url, "--smtp-from", "Cửa hàng <care@shop.vn>"];
+    let (mut child, base) = serve(
+        &db,
+        &[&args[..], &["--public-url", "https://crm.shop.vn"]].concat(),
+    )
+    .await;
     let api = Api {
-        base: line.strip_prefix("listening on ").unwrap().to_owned(),
+        base,
         token,
         http: reqwest::Client::new(),
     };

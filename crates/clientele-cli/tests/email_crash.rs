@@ -3,6 +3,8 @@
 //! the same database finishes the work, and the SMTP server has received every message
 //! exactly once.
 
+mod common;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -10,46 +12,16 @@ use clientele_core::time::{SECOND, format_instant};
 use clientele_store::now_micros;
 use clientele_testkit::smtp::SmtpSink;
 use clientele_testkit::{TestDb, both_backends};
+use common::{clientele, serve};
 use serde_json::{Value, json};
-use tokio::io::AsyncBufReadExt;
 use tokio::process::Child;
 
 const MESSAGES: usize = 1000;
 
-fn clientele(db: &TestDb, args: &[&str]) -> String {
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_clientele"))
-        .args(args)
-        .env("CLIENTELE_DATABASE_URL", &db.url)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).trim().to_owned()
-}
-
-/// A server on a free port, sending through `sink`; answers it and its base URL.
-async fn serve(db: &TestDb, sink: &SmtpSink) -> (Child, String) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_clientele"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--smtp-url",
-            &sink.url(),
-        ])
-        // A killed server's steps come back after the lease: short, so the test is.
-        .args(["--runner-lease", "2s", "--clv-refit-every", "off"])
-        .env("CLIENTELE_DATABASE_URL", &db.url)
-        .env("CLIENTELE_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = out.next_line().await.unwrap().unwrap();
-    let base = line.strip_prefix("listening on ").unwrap().to_owned();
-    // Keep reading what it logs, so a full pipe never stalls it.
-    tokio::spawn(async move { while let Ok(Some(_)) = out.next_line().await {} });
-    (child, base)
+/// A server sending through `sink`; a killed server's steps come back after the lease:
+/// short, so the test is.
+async fn serve_with(db: &TestDb, sink: &SmtpSink) -> (Child, String) {
+    serve(db, &["--smtp-url", &sink.url(), "--runner-lease", "2s"]).await
 }
 
 /// One service e-mail to every new shopper: no consent, quiet hours or cap in the way.
@@ -67,7 +39,7 @@ async fn a_killed_server_sends_every_e_mail_exactly_once(db: TestDb) {
     let sink = SmtpSink::start();
     clientele(&db, &["workspace", "create", "shop", "--currency", "VND"]);
     let token = clientele(&db, &["token", "create", "--workspace", "shop"]);
-    let (mut first, base) = serve(&db, &sink).await;
+    let (mut first, base) = serve_with(&db, &sink).await;
     let http = reqwest::Client::new();
     let post = |path: &str, body: Value| {
         http.post(format!("{base}{path}"))
@@ -108,7 +80,7 @@ async fn a_killed_server_sends_every_e_mail_exactly_once(db: TestDb) {
         "the kill came in the middle: {before} then {at_kill} of {MESSAGES} received"
     );
 
-    let (mut second, _) = serve(&db, &sink).await;
+    let (mut second, _) = serve_with(&db, &sink).await;
     sink.wait_for(MESSAGES, Duration::from_secs(60)).await;
     // Every step settled: nothing more can arrive.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
