@@ -6,296 +6,17 @@
 
 use std::collections::BTreeMap;
 
-use clientele_ladder::{Rung, Status};
-use clientele_loyalty::coupon::Template as CouponTemplate;
 use serde_json::{Map, Value as Json, json};
+
+use crate::action::{Action, Op, actions_from_json, program};
+use crate::condition::Condition;
+use crate::trigger::Trigger;
 
 /// The playbooks every new workspace starts with.
 pub const DEFAULT_TOML: &str = include_str!("default_playbooks.toml");
 
 /// The languages templates are written in; the first is the fallback.
 pub const LANGUAGES: [&str; 2] = ["vi", "en"];
-
-/// What starts a run of a rule for a contact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    /// The contact stepped onto this rung.
-    RungEntered(Rung),
-    /// The contact stepped off this rung.
-    RungLeft(Rung),
-    /// The contact's status became this.
-    StatusChanged(Status),
-}
-
-impl Trigger {
-    fn from_json(v: &Json, path: &str) -> Result<Self, RuleError> {
-        let obj = object(v, path)?;
-        known_fields(obj, path, &["rung_entered", "rung_left", "status_changed"])?;
-        let text = |name: &str| obj.get(name).and_then(Json::as_str);
-        let rung = |name: &str, t: &str| {
-            Rung::parse(t).ok_or_else(|| err(format!("{path}.{name}"), "unknown rung"))
-        };
-        match (
-            text("rung_entered"),
-            text("rung_left"),
-            text("status_changed"),
-        ) {
-            (Some(r), None, None) => Ok(Self::RungEntered(rung("rung_entered", r)?)),
-            (None, Some(r), None) => Ok(Self::RungLeft(rung("rung_left", r)?)),
-            (None, None, Some(s)) => Status::ALL
-                .into_iter()
-                .find(|x| x.name() == s)
-                .map(Self::StatusChanged)
-                .ok_or_else(|| err(format!("{path}.status_changed"), "unknown status")),
-            _ => Err(err(
-                path,
-                "exactly one of rung_entered, rung_left, status_changed (a name) is expected",
-            )),
-        }
-    }
-
-    fn to_json(self) -> Json {
-        match self {
-            Self::RungEntered(r) => json!({"rung_entered": r.name()}),
-            Self::RungLeft(r) => json!({"rung_left": r.name()}),
-            Self::StatusChanged(s) => json!({"status_changed": s.name()}),
-        }
-    }
-
-    /// Whether a ladder change (`kind` `rung` or `status`, from → to) starts this trigger.
-    pub fn fires_on(&self, kind: &str, from: &str, to: &str) -> bool {
-        match (self, kind) {
-            (Self::RungEntered(r), "rung") => to == r.name(),
-            (Self::RungLeft(r), "rung") => from == r.name(),
-            (Self::StatusChanged(s), "status") => to == s.name(),
-            _ => false,
-        }
-    }
-}
-
-/// A filter over the contact, checked when the run starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Condition {
-    /// The contact carries the tag.
-    HasTag(String),
-    /// The contact does not carry the tag.
-    LacksTag(String),
-}
-
-impl Condition {
-    fn from_json(v: &Json, path: &str) -> Result<Self, RuleError> {
-        let obj = object(v, path)?;
-        known_fields(obj, path, &["has_tag", "lacks_tag"])?;
-        let tag = |name: &str| -> Result<Option<String>, RuleError> {
-            match obj.get(name) {
-                None => Ok(None),
-                Some(Json::String(t)) if !t.trim().is_empty() => Ok(Some(t.trim().to_owned())),
-                Some(_) => Err(err(format!("{path}.{name}"), "a tag name is expected")),
-            }
-        };
-        match (tag("has_tag")?, tag("lacks_tag")?) {
-            (Some(t), None) => Ok(Self::HasTag(t)),
-            (None, Some(t)) => Ok(Self::LacksTag(t)),
-            _ => Err(err(path, "exactly one of has_tag, lacks_tag is expected")),
-        }
-    }
-
-    fn to_json(&self) -> Json {
-        match self {
-            Self::HasTag(t) => json!({"has_tag": t}),
-            Self::LacksTag(t) => json!({"lacks_tag": t}),
-        }
-    }
-
-    /// Whether a contact with `tags` passes.
-    pub fn holds(&self, tags: &[String]) -> bool {
-        match self {
-            Self::HasTag(t) => tags.iter().any(|x| x == t),
-            Self::LacksTag(t) => !tags.iter().any(|x| x == t),
-        }
-    }
-}
-
-/// Why a message is sent: marketing is capped and needs consent; service is neither.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    /// Offers, invitations: consent required, frequency-capped.
-    Marketing,
-    /// Receipts, answers to the contact's own request.
-    Service,
-}
-
-impl Purpose {
-    /// The spelling.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Marketing => "marketing",
-            Self::Service => "service",
-        }
-    }
-}
-
-/// One step of a rule.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    /// Send an e-mail from a template of the set.
-    SendEmail {
-        /// Template name.
-        template: String,
-        /// Marketing or service.
-        purpose: Purpose,
-    },
-    /// Send an SMS: the template's plain text.
-    SendSms {
-        /// Template name.
-        template: String,
-        /// Marketing or service.
-        purpose: Purpose,
-    },
-    /// Issue a single-use coupon for the contact (its code is in later templates).
-    IssueCoupon(CouponTemplate),
-    /// Give points, as an adjustment with the rule as reason.
-    AwardPoints(i64),
-    /// Add a tag to the contact.
-    AddTag(String),
-    /// Remove a tag from the contact (nothing if it has none).
-    RemoveTag(String),
-    /// Wait before the next step.
-    Wait {
-        /// Hours to wait.
-        hours: i64,
-    },
-    /// POST the step (rule, contact, rung, context) as JSON to an `http(s)` URL, signed.
-    CallWebhook {
-        /// Where to.
-        url: String,
-    },
-}
-
-const ACTIONS: [&str; 8] = [
-    "remove_tag",
-    "send_email",
-    "send_sms",
-    "issue_coupon",
-    "award_points",
-    "add_tag",
-    "wait",
-    "call_webhook",
-];
-
-/// A message action's body: `{"template", "purpose"}`.
-fn message(body: &Json, at: &str, templates: &Templates) -> Result<(String, Purpose), RuleError> {
-    let b = object(body, at)?;
-    known_fields(b, at, &["template", "purpose"])?;
-    let template = b
-        .get("template")
-        .and_then(Json::as_str)
-        .ok_or_else(|| err(format!("{at}.template"), "a template name is expected"))?;
-    if !templates.contains_key(template) {
-        return Err(err(format!("{at}.template"), "no such template in the set"));
-    }
-    let purpose = match b.get("purpose").and_then(Json::as_str) {
-        None | Some("marketing") => Purpose::Marketing,
-        Some("service") => Purpose::Service,
-        Some(_) => {
-            return Err(err(format!("{at}.purpose"), "marketing or service"));
-        }
-    };
-    Ok((template.to_owned(), purpose))
-}
-
-impl Action {
-    fn from_json(v: &Json, path: &str, templates: &Templates) -> Result<Self, RuleError> {
-        let obj = object(v, path)?;
-        known_fields(obj, path, &ACTIONS)?;
-        let (name, body) = match obj.iter().next() {
-            Some(entry) if obj.len() == 1 => entry,
-            _ => {
-                return Err(err(
-                    path,
-                    format!("exactly one action is expected: {}", ACTIONS.join(", ")),
-                ));
-            }
-        };
-        let at = format!("{path}.{name}");
-        match name.as_str() {
-            "send_email" => {
-                let (template, purpose) = message(body, &at, templates)?;
-                Ok(Self::SendEmail { template, purpose })
-            }
-            "send_sms" => {
-                let (template, purpose) = message(body, &at, templates)?;
-                Ok(Self::SendSms { template, purpose })
-            }
-            "issue_coupon" => CouponTemplate::from_json(body)
-                .map(Self::IssueCoupon)
-                .map_err(|(f, r)| err(join(&at, &f), r)),
-            "award_points" => match body.as_i64() {
-                Some(n @ 1..=1_000_000) => Ok(Self::AwardPoints(n)),
-                _ => Err(err(at, "a whole number of points, 1 to 1 000 000")),
-            },
-            "add_tag" | "remove_tag" => match body.as_str().map(str::trim) {
-                Some(t) if !t.is_empty() && t.len() <= 64 => Ok(if name == "add_tag" {
-                    Self::AddTag(t.to_owned())
-                } else {
-                    Self::RemoveTag(t.to_owned())
-                }),
-                _ => Err(err(at, "a tag of 1 to 64 characters")),
-            },
-            "wait" => {
-                let b = object(body, &at)?;
-                known_fields(b, &at, &["hours", "days"])?;
-                let n = |k: &str| b.get(k).map(|v| v.as_i64().filter(|n| *n >= 0));
-                let hours = match (n("hours"), n("days")) {
-                    (Some(Some(h)), None) => h,
-                    (None, Some(Some(d))) => d * 24,
-                    _ => return Err(err(at, "hours or days, a whole number 0 or more")),
-                };
-                if hours > 24 * 3650 {
-                    return Err(err(at, "at most ten years"));
-                }
-                Ok(Self::Wait { hours })
-            }
-            "call_webhook" => {
-                let b = object(body, &at)?;
-                known_fields(b, &at, &["url"])?;
-                let url = b.get("url").and_then(Json::as_str).unwrap_or_default();
-                let host = url
-                    .strip_prefix("https://")
-                    .or_else(|| url.strip_prefix("http://"))
-                    .and_then(|rest| rest.split(['/', '?', '#']).next())
-                    .unwrap_or_default();
-                if host.is_empty() || url.len() > 2048 || url.chars().any(char::is_whitespace) {
-                    return Err(err(
-                        format!("{at}.url"),
-                        "an http:// or https:// URL with a host, at most 2048 characters",
-                    ));
-                }
-                Ok(Self::CallWebhook {
-                    url: url.to_owned(),
-                })
-            }
-            _ => unreachable!("names checked above"),
-        }
-    }
-
-    fn to_json(&self) -> Json {
-        match self {
-            Self::SendEmail { template, purpose } => {
-                json!({"send_email": {"template": template, "purpose": purpose.name()}})
-            }
-            Self::SendSms { template, purpose } => {
-                json!({"send_sms": {"template": template, "purpose": purpose.name()}})
-            }
-            Self::IssueCoupon(t) => json!({"issue_coupon": t.to_json()}),
-            Self::AwardPoints(n) => json!({ "award_points": n }),
-            Self::AddTag(t) => json!({ "add_tag": t }),
-            Self::RemoveTag(t) => json!({ "remove_tag": t }),
-            Self::Wait { hours } => json!({"wait": {"hours": hours}}),
-            Self::CallWebhook { url } => json!({"call_webhook": {"url": url}}),
-        }
-    }
-}
 
 /// One rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -310,6 +31,8 @@ pub struct Rule {
     pub conditions: Vec<Condition>,
     /// Done in order.
     pub actions: Vec<Action>,
+    /// The actions compiled: step `n` of a run is instruction `n`.
+    pub program: Vec<Op>,
 }
 
 /// A template's text in one language: subject, plain text and HTML, each a minijinja
@@ -435,14 +158,14 @@ pub struct RuleError {
     pub reason: String,
 }
 
-fn err(path: impl Into<String>, reason: impl Into<String>) -> RuleError {
+pub(crate) fn err(path: impl Into<String>, reason: impl Into<String>) -> RuleError {
     RuleError {
         path: path.into(),
         reason: reason.into(),
     }
 }
 
-fn join(path: &str, field: &str) -> String {
+pub(crate) fn join(path: &str, field: &str) -> String {
     if field.is_empty() {
         path.to_owned()
     } else if path.is_empty() {
@@ -609,11 +332,7 @@ fn rule_from_json(v: &Json, path: &str, templates: &Templates) -> Result<Rule, R
         .enumerate()
         .map(|(i, c)| Condition::from_json(c, &format!("{path}.conditions[{i}]")))
         .collect::<Result<Vec<_>, _>>()?;
-    let actions = list("actions")?
-        .iter()
-        .enumerate()
-        .map(|(i, a)| Action::from_json(a, &format!("{path}.actions[{i}]"), templates))
-        .collect::<Result<Vec<_>, _>>()?;
+    let actions = actions_from_json(list("actions")?, &format!("{path}.actions"), templates, 0)?;
     if actions.is_empty() {
         return Err(err(
             format!("{path}.actions"),
@@ -625,6 +344,7 @@ fn rule_from_json(v: &Json, path: &str, templates: &Templates) -> Result<Rule, R
         enabled,
         trigger,
         conditions,
+        program: program(&actions),
         actions,
     })
 }
@@ -649,12 +369,16 @@ fn localised(v: &Json, path: &str) -> Result<Localised, RuleError> {
     })
 }
 
-fn object<'a>(v: &'a Json, path: &str) -> Result<&'a Map<String, Json>, RuleError> {
+pub(crate) fn object<'a>(v: &'a Json, path: &str) -> Result<&'a Map<String, Json>, RuleError> {
     v.as_object()
         .ok_or_else(|| err(path, "an object is expected"))
 }
 
-fn known_fields(obj: &Map<String, Json>, path: &str, known: &[&str]) -> Result<(), RuleError> {
+pub(crate) fn known_fields(
+    obj: &Map<String, Json>,
+    path: &str,
+    known: &[&str],
+) -> Result<(), RuleError> {
     match obj.keys().find(|k| !known.contains(&k.as_str())) {
         None => Ok(()),
         Some(k) => Err(err(

@@ -67,6 +67,15 @@ pub fn render(t: &Localised, context: &impl Serialize) -> Result<Rendered, Strin
     })
 }
 
+/// Render one line of plain text (a task's title, a ticket's subject).
+pub fn render_line(source: &str, context: &impl Serialize) -> Result<String, String> {
+    let env = environment();
+    let context = minijinja::Value::from(minijinja::value::Serde(context));
+    env.render_str(source, context)
+        .map(|s| s.replace(['\r', '\n'], " ").trim().to_owned())
+        .map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +111,10 @@ mod tests {
         let r = render(&t("{{ nope.deeper }}x", "", ""), &json!({})).unwrap();
         assert_eq!(r.subject, "x");
         assert!(check("{% if %}").is_err());
+        let line = render_line(
+            "Call {{ contact.name }}\nsoon",
+            &json!({"contact": {"name": "An"}}),
+        );
+        assert_eq!(line.unwrap(), "Call An soon");
     }
 }

@@ -196,6 +196,9 @@ pub async fn ingest(
         let referrers: Vec<ContactId> = converted.iter().map(|e| e.contact_id).collect();
         crate::ladder::reclassify(&mut *tx, &referrers, received_at).await?;
     }
+    // Rules on events (and on days without an order) start in the events' transaction.
+    crate::automation::on_events(&mut *tx, &rows, received_at).await?;
+    crate::automation::on_events(&mut *tx, &converted, received_at).await?;
     tx.commit().await?;
     Ok(results
         .into_iter()

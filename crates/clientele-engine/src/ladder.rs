@@ -201,6 +201,8 @@ pub async fn reclassify(
         return Ok(0);
     }
     let (version, rules) = active_rules(tx, now).await?;
+    // Rules that start when a score crosses a threshold watch every contact re-evaluated.
+    let mut scores = crate::automation::ScoreWatch::load(tx, now).await?;
     let mut changes = 0;
     for chunk in contacts.chunks(BATCH) {
         let subjects = tx.ladder_subjects(chunk).await?;
@@ -221,6 +223,9 @@ pub async fn reclassify(
             let state = previous.map(parse_state).unwrap_or_default();
             let since = previous.map(|p| p.evaluated_at);
             let (next, recorded) = advance(&state, since, &facts, &rules, now);
+            if let Some(w) = scores.as_mut() {
+                w.observe(s.contact_id, &facts, &rules, since, now);
+            }
             history.extend(
                 recorded
                     .iter()
@@ -241,7 +246,28 @@ pub async fn reclassify(
         crate::automation::on_ladder_changes(tx, &history, now).await?;
         tx.save_ladder(&rows, &history).await?;
     }
+    if let Some(w) = scores {
+        w.enqueue(tx, now).await?;
+    }
     Ok(changes)
+}
+
+/// A contact's ladder metrics at `now`, read inside the transaction (`None`: no such live
+/// contact).
+pub(crate) async fn metrics_now(
+    tx: &mut dyn WriteTx,
+    contact: ContactId,
+    now: Micros,
+) -> StoreResult<Option<clientele_ladder::Metrics>> {
+    let (_, rules) = active_rules(tx, now).await?;
+    let subjects = tx.ladder_subjects(&[contact]).await?;
+    let Some(subject) = subjects.first() else {
+        return Ok(None);
+    };
+    let events = tx.ladder_events(&[contact]).await?;
+    let by_contact = group_by_contact(&subjects, &events);
+    let facts = facts_of(subject, by_contact.get(&contact).map_or(&[], Vec::as_slice));
+    Ok(Some(clientele_ladder::metrics_at(&facts, &rules, now)))
 }
 
 /// Re-evaluate up to `limit` contacts of the workspace that are due by `now`, in one

@@ -122,7 +122,14 @@ impl Condition {
         }
     }
 
-    fn to_json(&self) -> Json {
+    /// Parse and check a condition (`"always"`, `{metric, op, value}`, `{all: […]}`,
+    /// `{any: […]}`); errors name the path under `path`. Automation rules reuse it.
+    pub fn from_json(c: &Json, path: &str) -> Result<Self, RuleError> {
+        parse_condition(c, path)
+    }
+
+    /// The document form.
+    pub fn to_json(&self) -> Json {
         match self {
             Self::Always => Json::String("always".into()),
             Self::Compare { metric, op, value } => serde_json::json!({

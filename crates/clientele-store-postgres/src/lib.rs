@@ -3,6 +3,7 @@
 //! while other workspaces write in parallel.
 
 mod automation;
+mod care;
 mod clv;
 mod coupons_referrals;
 mod ladder;

@@ -3,6 +3,7 @@
 //! half-way with "database is locked".
 
 mod automation;
+mod care;
 mod clv;
 mod coupons_referrals;
 mod ladder;

@@ -6,6 +6,7 @@
 //! read, decide and write as one atomic step on either back end.
 
 pub mod automation;
+pub mod care;
 pub mod coupons;
 pub mod error;
 pub mod ladder;
@@ -15,6 +16,7 @@ pub mod types;
 pub mod write;
 
 pub use automation::{AutomationReader, AutomationWrite, MessageRow, OutboxRow};
+pub use care::{CareReader, CareWrite, TaskRow, TicketRow};
 pub use coupons::{CouponReader, CouponRow, CouponUseRow, CouponWrite};
 pub use error::StoreError;
 pub use ladder::{
@@ -130,6 +132,7 @@ pub trait Store:
     + CouponReader
     + ReferralReader
     + AutomationReader
+    + CareReader
     + Writer
 {
     /// Apply pending migrations.

@@ -10,13 +10,14 @@ use clientele_core::order::{OrderState, ProjectionInput};
 use clientele_core::time::Micros;
 
 use crate::{
-    AutomationWrite, CouponWrite, LadderWrite, LoyaltyWrite, NewEvent, ReferralWrite, StoreResult,
+    AutomationWrite, CareWrite, CouponWrite, LadderWrite, LoyaltyWrite, NewEvent, ReferralWrite,
+    StoreResult,
 };
 
 /// A write transaction on one workspace. Dropping it without [`WriteTx::commit`] rolls back.
 #[async_trait]
 pub trait WriteTx:
-    LadderWrite + LoyaltyWrite + CouponWrite + ReferralWrite + AutomationWrite + Send
+    LadderWrite + LoyaltyWrite + CouponWrite + ReferralWrite + AutomationWrite + CareWrite + Send
 {
     /// `(client_id, body_hash)` of the given ids already in the log.
     async fn existing_events(

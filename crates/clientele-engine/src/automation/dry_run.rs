@@ -3,6 +3,8 @@
 //! messages rendered for them. Nothing is written, sent or enqueued.
 
 use clientele_automation::{Action, Rule, RuleSet, Trigger, render};
+
+use super::subject::conditions_hold;
 use clientele_core::ContactId;
 use clientele_store::{Store, StoreResult, Workspace};
 use serde::Serialize;
@@ -57,6 +59,7 @@ pub async fn dry_run(
     set: &RuleSet,
     sample: usize,
 ) -> StoreResult<Vec<RuleDryRun>> {
+    let now = clientele_store::now_micros();
     let rules: Vec<&Rule> = set.rules.iter().filter(|r| r.enabled).collect();
     let mut matched: Vec<Vec<ContactId>> = vec![Vec::new(); rules.len()];
     let mut after = ContactId(0);
@@ -67,27 +70,17 @@ pub async fn dry_run(
         let mut tx = store.begin_write(ws.id).await?;
         let rows = tx.ladder_rows(&ids).await?;
         for row in &rows {
-            let mut tags = None;
             for (rule, found) in rules.iter().zip(matched.iter_mut()) {
                 let stands = match &rule.trigger {
                     Trigger::RungEntered(r) => row.rung == r.to_string(),
                     Trigger::StatusChanged(s) => row.status == s.to_string(),
-                    Trigger::RungLeft(_) => false,
+                    _ => false,
                 };
-                if !stands {
-                    continue;
+                if stands
+                    && conditions_hold(&mut *tx, &rule.conditions, row.contact_id, now).await?
+                {
+                    found.push(row.contact_id);
                 }
-                if !rule.conditions.is_empty() {
-                    if tags.is_none() {
-                        let fields = tx.contact_fields(row.contact_id).await?;
-                        tags = Some(fields.map(|f| f.tags).unwrap_or_default());
-                    }
-                    let tags = tags.as_deref().unwrap_or_default();
-                    if !rule.conditions.iter().all(|c| c.holds(tags)) {
-                        continue;
-                    }
-                }
-                found.push(row.contact_id);
             }
         }
         tx.commit().await?;
@@ -96,8 +89,17 @@ pub async fn dry_run(
     let mut tx = store.begin_write(ws.id).await?;
     for (rule, mut found) in rules.into_iter().zip(matched) {
         found.sort();
-        let note = matches!(rule.trigger, Trigger::RungLeft(_))
-            .then(|| "fires only when a contact leaves the rung".to_owned());
+        let note = match rule.trigger {
+            Trigger::RungEntered(_) | Trigger::StatusChanged(_) => None,
+            Trigger::RungLeft(_) => Some("fires only when a contact leaves the rung"),
+            Trigger::EventReceived(_) => Some("fires only when such an event is accepted"),
+            Trigger::ScoreCrossed { .. } => Some("fires only when the score crosses the threshold"),
+            Trigger::Anniversary(_) => Some("fires on the contact's date, once a year"),
+            Trigger::NoOrderFor { .. } => {
+                Some("fires the given days after a paid order, if no other follows")
+            }
+        }
+        .map(str::to_owned);
         let mut contacts = Vec::new();
         for id in found.iter().take(sample) {
             if let Some(f) = tx.contact_fields(*id).await? {

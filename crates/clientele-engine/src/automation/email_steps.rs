@@ -12,7 +12,7 @@ use super::facts::{Facts, held_back, message_facts};
 use super::mailer::{AfterData, Email, Handover, Mailer, StepRef};
 use super::messages::{Recipient, insert_message, record_message};
 use super::runner::{MAX_ATTEMPTS, Outcome, Settings, settle_in};
-use super::unsubscribe;
+use super::{survey, unsubscribe};
 
 /// An e-mail step with what it needs to be sent.
 type Ready = (OutboxRow, Arc<RuleSet>, String, Purpose, Facts);
@@ -36,11 +36,15 @@ pub(super) async fn send_emails(
         None => None,
     };
     let mut ready: Vec<Ready> = Vec::with_capacity(emails.len());
+    let mut links = Links::default();
     for (step, set, template, purpose) in emails {
         let mut facts = message_facts(&mut *tx, store, ws, step.contact_id, &set, now).await?;
         if let (Some(url), Some(key)) = (&settings.public_url, &key) {
             facts.unsubscribe = Some(unsubscribe::link(url, key, ws.id, step.contact_id));
         }
+        facts.extra = links
+            .for_template(&mut *tx, ws, &set, &template, &step, settings, now)
+            .await?;
         ready.push((step, set, template, purpose, facts));
     }
     tx.commit().await?;
@@ -48,6 +52,58 @@ pub(super) async fn send_emails(
         send_chunk(store, mailer, ws, chunk, now).await?;
     }
     Ok(())
+}
+
+/// What templates read beyond the contact, made only for templates that read it: the NPS
+/// answer links (`survey`), the referral code and link (`referral`).
+#[derive(Default)]
+struct Links {
+    survey_key: Option<Vec<u8>>,
+}
+
+impl Links {
+    #[allow(clippy::too_many_arguments, reason = "one step's whole situation")]
+    async fn for_template(
+        &mut self,
+        tx: &mut dyn clientele_store::WriteTx,
+        ws: &Workspace,
+        set: &RuleSet,
+        template: &str,
+        step: &OutboxRow,
+        settings: &Settings,
+        now: Micros,
+    ) -> StoreResult<Vec<(&'static str, Value)>> {
+        let reads = |name: &str| {
+            set.templates.get(template).is_some_and(|langs| {
+                langs.values().any(|t| {
+                    [&t.subject, &t.text, &t.html]
+                        .iter()
+                        .any(|p| p.contains(name))
+                })
+            })
+        };
+        let mut extra = Vec::new();
+        if reads("survey") && settings.public_url.is_none() {
+            // Marks the message unsendable: its answer links cannot be made.
+            extra.push(("survey", Value::Null));
+        } else if let Some(url) = settings.public_url.as_deref().filter(|_| reads("survey")) {
+            let key = match &self.survey_key {
+                Some(k) => k.clone(),
+                None => self.survey_key.insert(survey::key(tx, now).await?).clone(),
+            };
+            let token = survey::token(&key, ws.id, step.contact_id, step.id);
+            extra.push(("survey", survey::context(url, &token)));
+        }
+        if reads("referral") {
+            let (code, _) = crate::loyalty::referrals::code_in(tx, step.contact_id, now).await?;
+            let (_, rules) = crate::loyalty::active_rules(tx, now).await?;
+            let shown = clientele_loyalty::coupon::display_code(&code);
+            let origin = settings.public_url.as_deref().unwrap_or_default();
+            let link = crate::loyalty::referrals::link(&rules.referrals, origin, &shown);
+            extra.push(("referral", json!({"code": shown, "link": link})));
+        }
+        Ok(extra)
+    }
 }
 
 /// Exactly once: every message of the chunk is transmitted but for the end of its data,
@@ -166,6 +222,14 @@ async fn start_email(
     if let Some(outcome) = held_back(set, purpose, facts, facts.consented, "e-mail", &context) {
         return Started::not_sent(outcome);
     }
+    if facts
+        .extra
+        .iter()
+        .any(|(n, v)| *n == "survey" && v.is_null())
+    {
+        let why = "its NPS answer links need the server's public URL (--public-url)".into();
+        return Started::not_sent(Outcome::Skipped { context, why });
+    }
     let Some(t) = set.template(template, facts.language) else {
         let e = format!("template {template:?} is missing");
         return Started::not_sent(Outcome::Failed(e));
@@ -173,8 +237,15 @@ async fn start_email(
     let mut ctx = context.clone();
     ctx["contact"] = json!({"name": facts.name, "email": to, "external_id": facts.external_id});
     ctx["rung"] = json!(facts.rung);
-    ctx["points"] = json!({"balance": facts.balance});
+    // A step before may have said what it awarded (`points.awarded`).
+    if !ctx["points"].is_object() {
+        ctx["points"] = json!({});
+    }
+    ctx["points"]["balance"] = json!(facts.balance);
     ctx["workspace"] = json!({"name": ws.name});
+    for (name, value) in &facts.extra {
+        ctx[*name] = value.clone();
+    }
     let unsubscribe = match purpose {
         Purpose::Marketing => facts.unsubscribe.clone(),
         Purpose::Service => None,

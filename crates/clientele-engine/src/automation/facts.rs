@@ -32,6 +32,8 @@ pub(super) struct Facts {
     pub(super) cap_frees_at: Option<Micros>,
     /// The contact's one-click unsubscribe link, when the server has a public URL.
     pub(super) unsubscribe: Option<String>,
+    /// What else the message's template reads (`survey`, `referral`), by name.
+    pub(super) extra: Vec<(&'static str, Value)>,
 }
 
 pub(super) async fn message_facts(
@@ -93,6 +95,7 @@ pub(super) async fn message_facts(
         quiet_ends_at,
         cap_frees_at,
         unsubscribe: None,
+        extra: Vec::new(),
     })
 }
 

@@ -37,7 +37,8 @@ pub(super) async fn record_message(
     now: Micros,
 ) -> StoreResult<()> {
     let (status, detail) = match outcome {
-        Outcome::Done { .. } => ("sent", None),
+        Outcome::Done { .. } | Outcome::Jump { .. } => ("sent", None),
+        Outcome::Stopped(why) => ("skipped", Some(why.clone())),
         Outcome::Skipped { why, .. } => ("skipped", Some(why.clone())),
         // A failed try is recorded once it is the last; a deferred one when it is sent.
         Outcome::Failed(e) if step.attempts >= MAX_ATTEMPTS => ("failed", Some(e.clone())),

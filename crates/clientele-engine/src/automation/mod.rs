@@ -5,6 +5,7 @@
 //! `Mailer` with retries and backoff.
 
 mod agent;
+mod calendar;
 mod channel_steps;
 mod dry_run;
 mod email_steps;
@@ -14,8 +15,11 @@ mod mailer;
 mod messages;
 mod rules;
 mod runner;
+mod signed;
 mod sms;
 mod smtp;
+mod subject;
+pub mod survey;
 mod triggers;
 pub mod unsubscribe;
 pub mod webhook;
@@ -23,11 +27,12 @@ pub mod webhook;
 pub use agent::{AgentMailer, Committed, run_agent};
 pub use dry_run::{Preview, RuleDryRun, SampleContact, dry_run};
 pub use mailer::{AfterData, Email, Handover, Mailer, NoSmtp, Sending, StepRef};
+pub(crate) use rules::active_rules_cached;
 pub use rules::{active_rules, current_rules, rules_of_version, set_rules};
 pub use runner::{IDLE, MAX_ATTEMPTS, Settings, run_due, run_due_with, run_forever};
 pub use sms::SmsProvider;
 pub use smtp::SmtpMailer;
-pub(crate) use triggers::on_ladder_changes;
+pub(crate) use triggers::{ScoreWatch, on_events, on_ladder_changes};
 
 /// The key of step `step` of a run: rule, version, contact and occurrence say which run.
 pub fn step_key(rule: &str, version: i64, contact: i64, occurrence: &str, step: i64) -> String {

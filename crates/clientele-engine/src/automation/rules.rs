@@ -1,6 +1,8 @@
 //! Automation rule sets per workspace: versioned documents, the shipped playbooks installed
 //! as version 1 on first use.
 
+use std::sync::Arc;
+
 use clientele_automation::RuleSet;
 use clientele_core::WorkspaceId;
 use clientele_core::time::Micros;
@@ -24,6 +26,40 @@ pub async fn active_rules(tx: &mut dyn WriteTx, now: Micros) -> StoreResult<(i64
         .insert_automation_rules(&set.to_json().to_string(), now)
         .await?;
     Ok((version, set))
+}
+
+/// Parsed rule sets by the hash of their stored text: triggers read the active set in
+/// every ingest transaction, and parsing it (templates compiled) costs more than reading it.
+type ParsedCache = std::sync::Mutex<std::collections::HashMap<u64, Arc<RuleSet>>>;
+
+/// [`active_rules`], parsed once per distinct text.
+pub(crate) async fn active_rules_cached(
+    tx: &mut dyn WriteTx,
+    now: Micros,
+) -> StoreResult<(i64, Arc<RuleSet>)> {
+    static CACHE: std::sync::OnceLock<ParsedCache> = std::sync::OnceLock::new();
+    let Some(row) = tx.automation_rules().await? else {
+        let (version, set) = active_rules(tx, now).await?;
+        return Ok((version, Arc::new(set)));
+    };
+    let hash = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        row.body.hash(&mut h);
+        h.finish()
+    };
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(set) = cache.lock().expect("rules cache").get(&hash) {
+        return Ok((row.version, set.clone()));
+    }
+    let set = Arc::new(parse(&row)?);
+    let mut cached = cache.lock().expect("rules cache");
+    // Old versions are rarely read again: a bound, not an eviction policy.
+    if cached.len() >= 256 {
+        cached.clear();
+    }
+    cached.insert(hash, set.clone());
+    Ok((row.version, set))
 }
 
 /// One version of the rule set (a run keeps the version it started on).

@@ -6,13 +6,13 @@
 //! try is retried with exponential backoff and parked as `failed` after [`MAX_ATTEMPTS`],
 //! its last error kept.
 
-use clientele_automation::{Action, RuleSet};
+use clientele_automation::{Action, Op, RuleSet, render_line, resolve};
 use clientele_core::ContactId;
 use clientele_core::money::Currency;
-use clientele_core::time::{Micros, SECOND, format_instant};
+use clientele_core::time::{DAY, Micros, SECOND, format_instant};
 use clientele_loyalty::coupon::{Discount, display_code};
 use clientele_loyalty::{Cause, EntryKind};
-use clientele_store::{OutboxRow, Store, StoreResult, Workspace, WriteTx};
+use clientele_store::{OutboxRow, Store, StoreResult, TaskRow, TicketRow, Workspace, WriteTx};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,6 +21,8 @@ use super::channel_steps::{call_webhook, send_sms};
 use super::email_steps::send_emails;
 use super::mailer::Mailer;
 use super::sms::SmsProvider;
+use super::subject::conditions_hold;
+use super::triggers::may_start;
 use super::{rules_of_version, step_key};
 use crate::loyalty::coupons::{CouponSpec, issue_in};
 
@@ -105,6 +107,7 @@ pub async fn run_due_with(
 ) -> StoreResult<usize> {
     let mut handled = 0;
     for ws in store.workspaces().await? {
+        super::calendar::sweep(store, &ws, now).await?;
         let mut tx = store.begin_write(ws.id).await?;
         let steps = tx.claim_due(now, now + settings.lease, limit).await?;
         tx.commit().await?;
@@ -112,15 +115,20 @@ pub async fn run_due_with(
         let mut emails = Vec::new();
         for step in steps {
             let set = rules_cached(store, &ws, step.rule_version).await?;
-            match set.as_deref().and_then(|s| action_of(s, &step)) {
-                Some(Action::SendEmail { template, purpose }) => {
+            if let Some(set) = &set
+                && !started(store, &ws, set, &step, now).await?
+            {
+                continue;
+            }
+            match set.as_deref().and_then(|s| op_of(s, &step)) {
+                Some(Op::Act(Action::SendEmail { template, purpose })) => {
                     emails.push((step, set.expect("found above"), template, purpose));
                 }
-                Some(Action::SendSms { template, purpose }) => {
+                Some(Op::Act(Action::SendSms { template, purpose })) => {
                     let set = set.expect("found above");
                     send_sms(store, &ws, &set, &step, &template, purpose, settings, now).await?;
                 }
-                Some(Action::CallWebhook { url }) => {
+                Some(Op::Act(Action::CallWebhook { url })) => {
                     let set = set.expect("found above");
                     call_webhook(store, &ws, &set, &step, &url, settings, now).await?;
                 }
@@ -155,11 +163,40 @@ async fn rules_cached(
     Ok(set)
 }
 
-fn action_of(set: &RuleSet, step: &OutboxRow) -> Option<Action> {
+fn op_of(set: &RuleSet, step: &OutboxRow) -> Option<Op> {
     set.rule(&step.rule)?
-        .actions
+        .program
         .get(usize::try_from(step.step).ok()?)
         .cloned()
+}
+
+/// Whether a run's first step may go on (see `triggers::may_start`); if not, the run is
+/// stopped here, saying why.
+async fn started(
+    store: &dyn Store,
+    ws: &Workspace,
+    set: &RuleSet,
+    step: &OutboxRow,
+    now: Micros,
+) -> StoreResult<bool> {
+    let Some(rule) = set.rule(&step.rule) else {
+        return Ok(true);
+    };
+    if step.step != 0
+        || !matches!(
+            rule.trigger,
+            clientele_automation::Trigger::NoOrderFor { .. }
+        )
+    {
+        return Ok(true);
+    }
+    let mut tx = store.begin_write(ws.id).await?;
+    let verdict = may_start(&mut *tx, rule, step, now).await?;
+    if let Err(why) = &verdict {
+        settle_in(&mut *tx, set, step, Outcome::Stopped(why.clone()), now).await?;
+    }
+    tx.commit().await?;
+    Ok(verdict.is_ok())
 }
 
 /// What a step came to.
@@ -167,6 +204,10 @@ fn action_of(set: &RuleSet, step: &OutboxRow) -> Option<Action> {
 pub(super) enum Outcome {
     /// Done; the next step carries `context`, after `wait`.
     Done { context: Value, wait: Micros },
+    /// Done; the run goes on at instruction `to` of the rule's program (a branch).
+    Jump { context: Value, to: usize },
+    /// The run ends here without doing this step.
+    Stopped(String),
     /// Nothing to do for this contact; the run goes on.
     Skipped { context: Value, why: String },
     /// Not now (quiet hours, a full frequency cap): the same step again at `until`.
@@ -188,10 +229,30 @@ async fn run_step(
     let Some(set) = set else {
         return park(tx, step, "the rule set's version is gone", now).await;
     };
-    let Some(action) = action_of(set, step) else {
+    let Some(op) = op_of(set, step) else {
         return park(tx, step, "the rule or its step is gone", now).await;
     };
     let contact = step.contact_id;
+    let action = match op {
+        Op::Act(action) => action,
+        Op::Test {
+            conditions,
+            otherwise,
+        } => {
+            let holds = conditions_hold(&mut *tx, &conditions, contact, now).await?;
+            let to = if holds {
+                step.step as usize + 1
+            } else {
+                otherwise
+            };
+            settle_in(&mut *tx, set, step, Outcome::Jump { context, to }, now).await?;
+            return tx.commit().await;
+        }
+        Op::Goto(to) => {
+            settle_in(&mut *tx, set, step, Outcome::Jump { context, to }, now).await?;
+            return tx.commit().await;
+        }
+    };
     let outcome = match &action {
         Action::IssueCoupon(t) => {
             let spec = CouponSpec::from_template(t, contact, now);
@@ -203,6 +264,53 @@ async fn run_step(
         }
         Action::AwardPoints(points) => {
             award(&mut *tx, ws, contact, *points, step, now).await?;
+            Outcome::Done { context, wait: 0 }
+        }
+        Action::AwardBonus { bonus, otherwise } => {
+            let (_, rules) = crate::loyalty::active_rules(&mut *tx, now).await?;
+            let points = match bonus.points(&rules) {
+                0 => *otherwise,
+                set => set,
+            };
+            if points > 0 {
+                award(&mut *tx, ws, contact, points, step, now).await?;
+            }
+            context["points"] = json!({ "awarded": points });
+            Outcome::Done { context, wait: 0 }
+        }
+        Action::CreateTask {
+            title,
+            assignee,
+            due_days,
+        } => {
+            let title = line(&mut *tx, title, contact, &context).await?;
+            tx.insert_task(&TaskRow {
+                id: 0,
+                key: step.key.clone(),
+                contact_id: contact,
+                title,
+                assignee: assignee.clone(),
+                due_at: now + due_days * DAY,
+                status: "open".into(),
+                source: format!("automation: {}", step.rule),
+                created_at: now,
+            })
+            .await?;
+            Outcome::Done { context, wait: 0 }
+        }
+        Action::OpenTicket { kind, subject } => {
+            let subject = line(&mut *tx, subject, contact, &context).await?;
+            tx.insert_ticket(&TicketRow {
+                id: 0,
+                key: step.key.clone(),
+                contact_id: contact,
+                kind: kind.clone(),
+                subject,
+                status: "open".into(),
+                source: format!("automation: {}", step.rule),
+                created_at: now,
+            })
+            .await?;
             Outcome::Done { context, wait: 0 }
         }
         Action::AddTag(tag) => {
@@ -231,6 +339,7 @@ async fn run_step(
         Action::SendEmail { .. } | Action::SendSms { .. } | Action::CallWebhook { .. } => {
             unreachable!("steps that call out are done outside a transaction")
         }
+        Action::Branch { .. } => unreachable!("branches compile to tests"),
     };
     settle_in(&mut *tx, set, step, outcome, now).await?;
     tx.commit().await
@@ -250,6 +359,16 @@ pub(super) async fn settle_in(
             return tx.defer_step(step.id, until.max(now + SECOND), &why).await;
         }
         Outcome::Done { context, wait } => ("done", context, wait, None),
+        Outcome::Jump { context, to } => {
+            tx.settle_step(step.id, "done", step.due_at, None, now)
+                .await?;
+            return enqueue_next(tx, set, step, to, context, 0, now).await;
+        }
+        Outcome::Stopped(why) => {
+            return tx
+                .settle_step(step.id, "skipped", step.due_at, Some(&why), now)
+                .await;
+        }
         Outcome::Skipped { context, why } => ("skipped", context, 0, Some(why)),
         Outcome::Failed(e) => {
             if step.attempts >= MAX_ATTEMPTS {
@@ -267,34 +386,62 @@ pub(super) async fn settle_in(
     };
     tx.settle_step(step.id, status, step.due_at, error.as_deref(), now)
         .await?;
-    let next = step.step + 1;
-    let rule_continues = set
+    enqueue_next(tx, set, step, step.step as usize + 1, context, wait, now).await
+}
+
+/// Enqueue the run's instruction `at` (after jumps), if the run goes on.
+async fn enqueue_next(
+    tx: &mut dyn WriteTx,
+    set: &RuleSet,
+    step: &OutboxRow,
+    at: usize,
+    context: Value,
+    wait: Micros,
+    now: Micros,
+) -> StoreResult<()> {
+    let Some(next) = set
         .rule(&step.rule)
-        .is_some_and(|r| next < r.actions.len() as i64);
-    if rule_continues {
-        let key = step_key(
-            &step.rule,
-            step.rule_version,
-            step.contact_id.0,
-            &step.occurrence,
-            next,
-        );
-        tx.enqueue(&[OutboxRow {
-            id: 0,
-            key,
-            step: next,
-            context: context.to_string(),
-            due_at: now + wait,
-            status: "pending".into(),
-            attempts: 0,
-            last_error: None,
-            created_at: now,
-            finished_at: None,
-            ..step.clone()
-        }])
-        .await?;
-    }
-    Ok(())
+        .and_then(|r| resolve(&r.program, at))
+        .map(|n| n as i64)
+    else {
+        return Ok(());
+    };
+    let key = step_key(
+        &step.rule,
+        step.rule_version,
+        step.contact_id.0,
+        &step.occurrence,
+        next,
+    );
+    tx.enqueue(&[OutboxRow {
+        id: 0,
+        key,
+        step: next,
+        context: context.to_string(),
+        due_at: now + wait,
+        status: "pending".into(),
+        attempts: 0,
+        last_error: None,
+        created_at: now,
+        finished_at: None,
+        ..step.clone()
+    }])
+    .await
+}
+
+/// A one-line template (a task's title, a ticket's subject) rendered for the contact.
+async fn line(
+    tx: &mut dyn WriteTx,
+    source: &str,
+    contact: ContactId,
+    context: &Value,
+) -> StoreResult<String> {
+    let fields = tx.contact_fields(contact).await?.unwrap_or_default();
+    let mut ctx = context.clone();
+    ctx["contact"] = json!({"name": fields.name, "email": fields.email,
+        "phone": fields.phone, "external_id": fields.external_id});
+    // A template that fails to render still makes its task: the source says what it is.
+    Ok(render_line(source, &ctx).unwrap_or_else(|_| source.to_owned()))
 }
 
 async fn park(

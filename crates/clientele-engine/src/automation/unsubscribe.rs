@@ -6,36 +6,22 @@
 use clientele_core::time::Micros;
 use clientele_core::{ContactId, WorkspaceId};
 use clientele_store::{Store, StoreResult, WriteTx};
-use hmac::{KeyInit, Mac};
 
-type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+use super::signed;
 
-/// What the key signs.
+/// Whose key signs these links.
 const PURPOSE: &str = "unsubscribe";
-/// Signature bytes kept in the link: 128 bits.
-const SIGNATURE_BYTES: usize = 16;
+/// What a signature says the link does.
+const LABEL: &str = "unsubscribe:email";
 
 /// The workspace's signing key, made now if it has none.
 pub async fn key(tx: &mut dyn WriteTx, now: Micros) -> StoreResult<Vec<u8>> {
-    let fresh: [u8; 32] = rand::random();
-    tx.signing_key(PURPOSE, &fresh, now).await
-}
-
-fn mac(key: &[u8], ws: WorkspaceId, contact: ContactId) -> HmacSha256 {
-    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
-    mac.update(format!("{PURPOSE}:email:{}:{}", ws.0, contact.0).as_bytes());
-    mac
+    signed::key(tx, PURPOSE, now).await
 }
 
 /// The token of a contact's link.
 pub fn token(key: &[u8], ws: WorkspaceId, contact: ContactId) -> String {
-    let signature = mac(key, ws, contact).finalize().into_bytes();
-    format!(
-        "{}.{}.{}",
-        ws.0,
-        contact.0,
-        hex::encode(&signature[..SIGNATURE_BYTES])
-    )
+    signed::sign(key, LABEL, &[ws.0, contact.0])
 }
 
 /// The link itself.
@@ -49,26 +35,13 @@ pub fn link(public_url: &str, key: &[u8], ws: WorkspaceId, contact: ContactId) -
 
 /// Whom a token names, before its signature is checked.
 pub fn parse(token: &str) -> Option<(WorkspaceId, ContactId)> {
-    let mut parts = token.split('.');
-    let ws = parts.next()?.parse().ok()?;
-    let contact = parts.next()?.parse().ok()?;
-    let signature = parts.next()?;
-    (parts.next().is_none() && signature.len() == 2 * SIGNATURE_BYTES)
-        .then_some((WorkspaceId(ws), ContactId(contact)))
+    let ids = signed::ids(token, 2)?;
+    Some((WorkspaceId(ids[0]), ContactId(ids[1])))
 }
 
-/// Whether `token` is this key's signature for the contact it names (compared in constant
-/// time).
+/// Whether `token` is this key's signature for the contact it names.
 pub fn verify(key: &[u8], token: &str) -> bool {
-    let Some((ws, contact)) = parse(token) else {
-        return false;
-    };
-    let Some(Ok(signature)) = token.rsplit('.').next().map(hex::decode) else {
-        return false;
-    };
-    mac(key, ws, contact)
-        .verify_truncated_left(&signature)
-        .is_ok()
+    signed::verify(key, LABEL, token, 2)
 }
 
 /// What using a link came to.

@@ -67,13 +67,26 @@ pub async fn code_of(
 ) -> Result<(String, bool), LoyaltyError> {
     let mut tx = store.begin_write(ws).await?;
     super::redeem::live(&mut *tx, contact).await?;
+    let (code, issued) = code_in(&mut *tx, contact, now).await?;
+    if issued {
+        tx.commit().await?;
+    }
+    Ok((code, issued))
+}
+
+/// A contact's referral code inside a transaction, issued now if it has none (and whether
+/// it was).
+pub(crate) async fn code_in(
+    tx: &mut dyn WriteTx,
+    contact: ContactId,
+    now: Micros,
+) -> StoreResult<(String, bool)> {
     if let Some(code) = tx.referral_code_of(contact).await? {
         return Ok((code, false));
     }
     loop {
         let code = code_from_bits(rand::random::<u128>());
         if tx.insert_referral_code(contact, &code, now).await? {
-            tx.commit().await?;
             return Ok((code, true));
         }
     }
