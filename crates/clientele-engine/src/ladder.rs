@@ -224,7 +224,16 @@ pub async fn reclassify(
             let since = previous.map(|p| p.evaluated_at);
             let (next, recorded) = advance(&state, since, &facts, &rules, now);
             if let Some(w) = scores.as_mut() {
-                w.observe(s.contact_id, &facts, &rules, since, now);
+                // What was known before this transaction's events (which may be dated
+                // before the last evaluation) against what is known now.
+                let rows = by_contact.get(&s.contact_id).map_or(&[][..], Vec::as_slice);
+                let known: Vec<LadderEventRow> = rows
+                    .iter()
+                    .filter(|r| r.received_at < now)
+                    .cloned()
+                    .collect();
+                let before = facts_of(s, &known);
+                w.observe(s.contact_id, &before, &facts, &rules, since, now);
             }
             history.extend(
                 recorded

@@ -113,17 +113,17 @@ async fn events<'e>(
                       SELECT order_id FROM events
                       WHERE workspace_id = $1 AND account_id = ids.id AND order_id IS NOT NULL
                       OFFSET 0) a)
-         SELECT contact_id, account_id, kind, occurred_at, order_id, amount, detail FROM (
+         SELECT contact_id, account_id, kind, occurred_at, order_id, amount, detail, received_at FROM (
              SELECT c.* FROM ids, LATERAL (
-                 SELECT seq, contact_id, account_id, kind, occurred_at, order_id, amount, detail
+                 SELECT seq, contact_id, account_id, kind, occurred_at, order_id, amount, detail, received_at
                  FROM events WHERE workspace_id = $1 AND contact_id = ids.id OFFSET 0) c
              UNION
              SELECT a.* FROM ids, LATERAL (
-                 SELECT seq, contact_id, account_id, kind, occurred_at, order_id, amount, detail
+                 SELECT seq, contact_id, account_id, kind, occurred_at, order_id, amount, detail, received_at
                  FROM events WHERE workspace_id = $1 AND account_id = ids.id OFFSET 0) a
              UNION
              SELECT o.* FROM account_orders, LATERAL (
-                 SELECT seq, contact_id, account_id, kind, occurred_at, order_id, amount, detail
+                 SELECT seq, contact_id, account_id, kind, occurred_at, order_id, amount, detail, received_at
                  FROM events WHERE workspace_id = $1 AND order_id = account_orders.order_id
                  OFFSET 0) o) wanted
          ORDER BY seq",
@@ -143,6 +143,7 @@ async fn events<'e>(
                 order_id: r.try_get(4)?,
                 amount: r.try_get(5)?,
                 detail: r.try_get(6)?,
+                received_at: r.try_get(7)?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()

@@ -38,7 +38,7 @@ const SUBJECTS: &str = "SELECT json_group_array(json_object('contact_id', c.id, 
 /// Events of the contacts or accounts `$2`, and of the orders on those accounts. Each branch
 /// is one indexed lookup; joined with `OR` in one `WHERE`, SQLite scanned the workspace's log.
 const EVENTS: &str = "SELECT json_group_array(json_object('contact_id', contact_id, 'account_id', account_id, 'kind', kind,
-                    'occurred_at', occurred_at, 'order_id', order_id, 'amount', amount, 'detail', detail))
+                    'occurred_at', occurred_at, 'order_id', order_id, 'amount', amount, 'detail', detail, 'received_at', received_at))
              FROM (SELECT * FROM events WHERE seq IN (
                      SELECT seq FROM events WHERE workspace_id = $1 AND contact_id IN (SELECT value FROM json_each($2))
                      UNION ALL

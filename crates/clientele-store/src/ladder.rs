@@ -66,6 +66,8 @@ pub struct LadderEventRow {
     pub amount: Option<i64>,
     /// Interaction type or survey name.
     pub detail: Option<String>,
+    /// When it was appended (what was known before a moment, whatever it is about).
+    pub received_at: Micros,
 }
 
 /// What the ladder reads of the contact itself.

@@ -169,8 +169,9 @@ pub(super) async fn may_start(
 }
 
 /// Score thresholds watched while contacts are re-evaluated: a crossing is a metric below
-/// the threshold (or undefined) at the last evaluation — and no later than [`FRESH`] ago,
-/// so imported history crosses nothing — and at least it now.
+/// the threshold (or undefined) as it stood at the last evaluation — from the events known
+/// then, and no earlier than [`FRESH`] ago, so imported history crosses nothing — and at
+/// least it now.
 pub(crate) struct ScoreWatch {
     version: i64,
     set: Arc<RuleSet>,
@@ -196,6 +197,7 @@ impl ScoreWatch {
     pub(crate) fn observe(
         &mut self,
         contact: ContactId,
+        known_before: &Facts,
         facts: &Facts,
         ladder: &clientele_ladder::RuleSet,
         since: Option<Micros>,
@@ -203,7 +205,7 @@ impl ScoreWatch {
     ) {
         let before_at = since.unwrap_or(i64::MIN).max(now - FRESH);
         let (before, after) = (
-            metrics_at(facts, ladder, before_at),
+            metrics_at(known_before, ladder, before_at),
             metrics_at(facts, ladder, now),
         );
         let number = |m: &clientele_ladder::Metrics, metric: Metric| match m.value(metric) {
