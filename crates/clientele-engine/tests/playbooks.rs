@@ -201,7 +201,7 @@ async fn a_detractor_gets_a_ticket_and_a_call(db: TestDb) {
     let an = person(s, &ws, json!({"external_id": "an", "name": "An"})).await;
     let answer = json!({"id": "nps-1", "kind": "survey.answered", "occurred_at": minutes_ago(5),
         "contact": {"external_id": "an"}, "data": {"survey": "nps", "score": 3}});
-    ingest_ok(s, &ws, &[answer.clone()]).await;
+    ingest_ok(s, &ws, std::slice::from_ref(&answer)).await;
     let mailer = SmtpMailer::new("smtp://127.0.0.1:9", "care@shop.vn").unwrap();
     assert_eq!(drain_at(s, &mailer, noon()).await, 2, "ticket, then task");
     ingest_ok(s, &ws, &[answer]).await;
