@@ -151,6 +151,12 @@ fn trigger(t: Trigger) -> String {
         Trigger::RungEntered(r) => format!("rung_entered:{r}"),
         Trigger::RungLeft(r) => format!("rung_left:{r}"),
         Trigger::StatusChanged(s) => format!("status_changed:{s}"),
+        Trigger::EventReceived(k) => format!("event_received:{}", k.as_str()),
+        Trigger::ScoreCrossed { metric, at_least } => {
+            format!("score_crossed:{}>={at_least}", metric.name())
+        }
+        Trigger::Anniversary(f) => format!("anniversary:{}", f.name()),
+        Trigger::NoOrderFor { days } => format!("no_order_for:{days}d"),
     }
 }
 
@@ -174,6 +180,17 @@ fn action(a: &Action) -> String {
         Action::CallWebhook { url } => format!("call_webhook:{url}"),
         Action::SendSms { template, purpose } => {
             format!("send_sms:{template} ({})", purpose.name())
+        }
+        Action::AwardBonus { bonus, otherwise } => {
+            format!("award_points:{} (else {otherwise})", bonus.reason())
+        }
+        Action::CreateTask { title, .. } => format!("create_task:{title}"),
+        Action::OpenTicket { kind, .. } => format!("open_ticket:{kind}"),
+        Action::Branch {
+            then, otherwise, ..
+        } => {
+            let side = |a: &[Action]| a.iter().map(action).collect::<Vec<_>>().join(" → ");
+            format!("branch[{} | {}]", side(then), side(otherwise))
         }
     }
 }

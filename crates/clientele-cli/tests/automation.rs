@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use clientele_core::time::{SECOND, format_instant};
+use clientele_engine::automation::survey;
 use clientele_store::now_micros;
 use clientele_testkit::smtp::SmtpSink;
 mod common;
@@ -243,6 +244,83 @@ async fn serve_sends_the_playbooks_through_smtp(db: TestDb) {
     let key = k1["key"].as_str().unwrap();
     assert!(s == 200 && key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()));
     assert_eq!(k1, k2);
+
+    // NPS answer links, signed as the question e-mail signs them (that e-mail goes 14 days
+    // after a contact becomes a client): opening one shows the scale with the score chosen
+    // and sends it from the browser; the POST records it, once.
+    let ws = db.store.workspace_by_name("shop").await.unwrap().unwrap();
+    let mut tx = db.store.begin_write(ws.id).await.unwrap();
+    let key = survey::key(&mut *tx, now_micros()).await.unwrap();
+    tx.commit().await.unwrap();
+    let contact = clientele_core::ContactId(id);
+    let asked = format!("/s/{}", survey::token(&key, ws.id, contact, 777));
+    let (s, body) = page(&format!("{asked}?score=9"), false).await;
+    assert!(
+        s == 200 && body.contains("name=\"score\" value=\"9\">"),
+        "{s} {body}"
+    );
+    assert_eq!(page("/s/1.2.3.00", false).await.0, 404);
+    let answer = |path: String, score: &str| {
+        let req = api
+            .http
+            .post(format!("{}{path}", api.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("score={score}"));
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (s, body) = answer(asked.clone(), "9").await;
+    assert!(
+        s == 200 && body.contains("Thank you for your answer"),
+        "{s} {body}"
+    );
+    let (s, body) = answer(asked.clone(), "2").await;
+    assert!(s == 200 && body.contains("already recorded"), "{s} {body}");
+    assert_eq!(answer(asked, "11").await.0, 404, "a score outside 0–10");
+    // Two paid orders and a 9: an advocate; the promoter rule ran, but Lan unsubscribed.
+    let (_, ladder) = api.get(&format!("/api/v1/contacts/{id}/ladder")).await;
+    assert_eq!(ladder["rung"], "advocate", "{ladder}");
+    let until = |path: String, want: fn(&Value) -> bool| {
+        let api = &api;
+        async move {
+            tokio::time::timeout(Duration::from_secs(10), async {
+                loop {
+                    let (_, v) = api.get(&path).await;
+                    if want(&v) {
+                        return v;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("{path} never as expected"))
+        }
+    };
+    let m = until(format!("/api/v1/contacts/{id}/messages"), |m| {
+        m["items"][0]["rule"] == "promoter_referral_invitation"
+    })
+    .await;
+    assert_eq!(m["items"][0]["status"], "skipped");
+    assert_eq!(m["items"][0]["detail"], "no e-mail consent");
+    // A detractor's answer opens a ticket and a task for staff.
+    let other = format!("/s/{}", survey::token(&key, ws.id, contact, 778));
+    answer(other, "2").await;
+    let tickets = until(format!("/api/v1/tickets?contact_id={id}"), |t| {
+        t["items"].as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    assert_eq!(tickets["items"][0]["kind"], "complaint");
+    assert_eq!(tickets["items"][0]["subject"], "NPS 2: Lan");
+    let tasks = until("/api/v1/tasks".into(), |t| {
+        t["items"].as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    assert_eq!(
+        tasks["items"][0]["title"],
+        "Call Lan about their NPS answer (2)"
+    );
     child.kill().await.unwrap();
 
     // Operators see the same from the command line.
@@ -253,8 +331,13 @@ async fn serve_sends_the_playbooks_through_smtp(db: TestDb) {
         "{list}"
     );
     let dry = clientele(&db, &["automation", "dry-run"]);
+    // Lan is an advocate now: no rung rule would take her; rules on events say when they fire.
     assert!(
-        dry.contains("customer_loyalty_invitation\t1 would enter\tlan"),
+        dry.contains("customer_loyalty_invitation\t0 would enter"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("promoter_referral_invitation\t0 would enter (fires only when such an event is accepted)"),
         "{dry}"
     );
     let runs = clientele(&db, &["automation", "runs", "lan"]);

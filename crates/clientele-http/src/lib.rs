@@ -44,6 +44,10 @@ pub fn router(store: Arc<dyn Store>) -> Router {
         axum::routing::get(handlers::referrals::landing),
     )
     .route(
+        "/s/{token}",
+        axum::routing::get(handlers::survey::confirm).post(handlers::survey::record),
+    )
+    .route(
         "/u/{token}",
         axum::routing::get(handlers::unsubscribe::confirm).post(handlers::unsubscribe::withdraw),
     )
@@ -63,6 +67,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(handlers::ladder::routes())
         .merge(handlers::loyalty::routes())
         .merge(handlers::referrals::routes())
+        .merge(handlers::tasks::routes())
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.

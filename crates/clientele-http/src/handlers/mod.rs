@@ -8,7 +8,10 @@ pub mod events;
 pub mod health;
 pub mod ladder;
 pub mod loyalty;
+pub mod public_page;
 pub mod referrals;
+pub mod survey;
+pub mod tasks;
 pub mod unsubscribe;
 
 use clientele_core::{ContactId, FieldError};

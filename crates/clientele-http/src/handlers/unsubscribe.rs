@@ -4,28 +4,12 @@
 //! consent. Both pages are bilingual.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use clientele_engine::automation::unsubscribe::{self, Unsubscribed};
 use clientele_store::now_micros;
 
+use super::public_page::{not_a_link, page};
 use crate::{ApiError, AppState};
-
-fn page(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=\"vi\"><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title>{body}</html>"
-    ))
-}
-
-fn not_a_link() -> Response {
-    let body = "<p>Liên kết này không hợp lệ.</p><p>This link is not valid.</p>";
-    (
-        StatusCode::NOT_FOUND,
-        page("Không tìm thấy / Not found", body),
-    )
-        .into_response()
-}
 
 /// `GET /u/{token}`: the button.
 pub async fn confirm(Path(token): Path<String>) -> Response {

@@ -1,0 +1,107 @@
+//! What automation hands to people: tasks for staff (`create_task` steps) and support
+//! tickets (`open_ticket` steps), listed for the workspace or one contact.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use clientele_core::time::format_instant;
+use clientele_store::{TaskRow, TicketRow};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::loyalty::{Document, live_contact};
+use super::parse_limit;
+use crate::auth::Auth;
+use crate::{ApiError, AppState};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_tasks))
+        .routes(routes!(get_tickets))
+}
+
+/// Query of the lists.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Params {
+    /// Only this contact's.
+    contact_id: Option<String>,
+    /// Tasks: `open` (default) or `all`.
+    status: Option<String>,
+    /// At most this many, 1–500 (default 50).
+    limit: Option<String>,
+}
+
+fn task_json(t: &TaskRow) -> Value {
+    json!({
+        "id": t.id,
+        "contact_id": t.contact_id.0,
+        "title": t.title,
+        "assignee": t.assignee,
+        "due_at": format_instant(t.due_at),
+        "status": t.status,
+        "source": t.source,
+        "created_at": format_instant(t.created_at),
+    })
+}
+
+fn ticket_json(t: &TicketRow) -> Value {
+    json!({
+        "id": t.id,
+        "contact_id": t.contact_id.0,
+        "kind": t.kind,
+        "subject": t.subject,
+        "status": t.status,
+        "source": t.source,
+        "created_at": format_instant(t.created_at),
+    })
+}
+
+/// Tasks for staff, newest first: `{"items": [{"id", "contact_id", "title", "assignee",
+/// "due_at", "status", "source", "created_at"}]}`; open ones unless `status=all`.
+#[utoipa::path(get, path = "/api/v1/tasks", params(Params),
+    responses((status = 200, body = Document), (status = 404, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)), tag = "automation")]
+pub async fn get_tasks(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Query(p): Query<Params>,
+) -> Result<Json<Value>, ApiError> {
+    let contact = match &p.contact_id {
+        Some(id) => Some(live_contact(&state, ws.id, id).await?),
+        None => None,
+    };
+    let open_only = match p.status.as_deref() {
+        None | Some("open") => true,
+        Some("all") => false,
+        Some(_) => {
+            return Err(clientele_core::FieldError::new("status", "open or all").into());
+        }
+    };
+    let limit = parse_limit(p.limit.as_deref())?;
+    let rows = state.store.tasks(ws.id, contact, open_only, limit).await?;
+    Ok(Json(
+        json!({"items": rows.iter().map(task_json).collect::<Vec<_>>()}),
+    ))
+}
+
+/// Support tickets, newest first: `{"items": [{"id", "contact_id", "kind", "subject",
+/// "status", "source", "created_at"}]}`.
+#[utoipa::path(get, path = "/api/v1/tickets", params(Params),
+    responses((status = 200, body = Document), (status = 404, body = crate::error::Problem)), tag = "automation")]
+pub async fn get_tickets(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Query(p): Query<Params>,
+) -> Result<Json<Value>, ApiError> {
+    let contact = match &p.contact_id {
+        Some(id) => Some(live_contact(&state, ws.id, id).await?),
+        None => None,
+    };
+    let limit = parse_limit(p.limit.as_deref())?;
+    let rows = state.store.tickets(ws.id, contact, limit).await?;
+    Ok(Json(
+        json!({"items": rows.iter().map(ticket_json).collect::<Vec<_>>()}),
+    ))
+}
