@@ -15,6 +15,18 @@ fn the_shipped_playbooks_cover_the_ladder() {
     assert!(set.rule("customer_loyalty_invitation").is_some());
     let lapsed = set.rule("lapsed_last_chance").unwrap();
     assert_eq!(lapsed.trigger, Trigger::StatusChanged(Status::Lapsed));
+    let client = set.rule("client_personal_thanks").unwrap();
+    assert_eq!(client.actions[1], Action::Wait { hours: 14 * 24 });
+    let promoter = set.rule("promoter_referral_invitation").unwrap();
+    assert_eq!(
+        promoter.trigger,
+        Trigger::EventReceived(clientele_core::event::EventKind::SurveyAnswered)
+    );
+    let birthday = set.rule("birthday_points").unwrap();
+    assert_eq!(
+        birthday.trigger,
+        Trigger::Anniversary(clientele_automation::DateField::Birthday)
+    );
     for name in set.templates.keys() {
         assert!(set.template(name, "en").is_some() && set.template(name, "vi").is_some());
     }
@@ -147,7 +159,14 @@ fn json_doc() -> impl Strategy<Value = Value> {
             Just("x"),
             Just("{{ a }}"),
             Just("percent"),
-            Just("https://hooks.shop.vn/x")
+            Just("https://hooks.shop.vn/x"),
+            Just("survey.answered"),
+            Just("birthday"),
+            Just("nps_last"),
+            Just(">="),
+            Just("complaint"),
+            Just("email"),
+            Just("custom.city"),
         ]
         .prop_map(Value::from),
     ];
@@ -176,6 +195,31 @@ fn json_doc() -> impl Strategy<Value = Value> {
         Just("text"),
         Just("html"),
         Just("x"),
+        Just("event_received"),
+        Just("score_crossed"),
+        Just("metric"),
+        Just("op"),
+        Just("at_least"),
+        Just("anniversary"),
+        Just("no_order_for"),
+        Just("branch"),
+        Just("if"),
+        Just("then"),
+        Just("else"),
+        Just("create_task"),
+        Just("title"),
+        Just("open_ticket"),
+        Just("field"),
+        Just("equals"),
+        Just("present"),
+        Just("consent"),
+        Just("rung"),
+        Just("status"),
+        Just("award_points"),
+        Just("bonus"),
+        Just("default"),
+        Just("has_tag"),
+        Just("all"),
     ];
     leaf.prop_recursive(5, 60, 6, move |inner| {
         prop_oneof![
@@ -194,5 +238,80 @@ proptest! {
         if let Ok(set) = RuleSet::from_json(&doc) {
             prop_assert_eq!(RuleSet::from_json(&set.to_json()).unwrap(), set);
         }
+    }
+}
+
+/// A random tree of actions: tags name their position, branches nest.
+fn actions() -> impl Strategy<Value = Vec<Action>> {
+    let leaf = (0u32..1000).prop_map(|n| Action::AddTag(format!("t{n}")));
+    let tree = leaf.prop_recursive(4, 40, 4, |inner| {
+        (
+            proptest::collection::vec(inner.clone(), 0..4),
+            proptest::collection::vec(inner, 0..4),
+        )
+            .prop_map(|(then, otherwise)| Action::Branch {
+                conditions: vec![clientele_automation::Condition::HasTag("x".into())],
+                then,
+                otherwise,
+            })
+    });
+    proptest::collection::vec(tree, 1..6)
+}
+
+/// The tags a walk of the tree does, answering each branch test from `choices` in turn.
+fn walk_tree(actions: &[Action], choices: &mut impl Iterator<Item = bool>, out: &mut Vec<String>) {
+    for a in actions {
+        match a {
+            Action::Branch {
+                then, otherwise, ..
+            } => {
+                let side = if choices.next().unwrap_or(true) {
+                    then
+                } else {
+                    otherwise
+                };
+                walk_tree(side, choices, out);
+            }
+            Action::AddTag(t) => out.push(t.clone()),
+            _ => unreachable!(),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+    /// The flat program the runner steps through does what the tree of actions says, for
+    /// every answer to its branch tests; its jumps only go forward, so every run ends.
+    #[test]
+    fn a_compiled_program_runs_as_its_tree_reads(
+        tree in actions(),
+        choices in proptest::collection::vec(any::<bool>(), 0..40),
+    ) {
+        use clientele_automation::{Op, program, resolve};
+        let p = program(&tree);
+        for (i, op) in p.iter().enumerate() {
+            match op {
+                Op::Test { otherwise: to, .. } | Op::Goto(to) => prop_assert!(*to > i && *to <= p.len()),
+                Op::Act(_) => {}
+            }
+        }
+        let mut expected = Vec::new();
+        walk_tree(&tree, &mut choices.iter().copied(), &mut expected);
+        let mut done = Vec::new();
+        let mut answers = choices.iter().copied();
+        let mut at = resolve(&p, 0);
+        while let Some(i) = at {
+            at = match &p[i] {
+                Op::Act(Action::AddTag(t)) => {
+                    done.push(t.clone());
+                    resolve(&p, i + 1)
+                }
+                Op::Test { otherwise, .. } => {
+                    if answers.next().unwrap_or(true) { resolve(&p, i + 1) } else { resolve(&p, *otherwise) }
+                }
+                other => unreachable!("{other:?}"),
+            };
+        }
+        prop_assert_eq!(done, expected);
     }
 }

@@ -60,7 +60,8 @@ enum Command {
         #[arg(long, env = "CLIENTELE_RUNNER_LEASE", default_value = "60s", value_parser = parse_lease)]
         runner_lease: std::time::Duration,
         /// Where contacts reach this server (`https://crm.shop.vn`): marketing e-mail
-        /// carries a signed one-click unsubscribe link to it. Without it, none.
+        /// carries a signed one-click unsubscribe link to it, NPS questions their answer
+        /// links. Without it, no unsubscribe links, and NPS questions are skipped.
         #[arg(long, env = "CLIENTELE_PUBLIC_URL")]
         public_url: Option<String>,
         /// Let webhooks call loopback, private and link-local addresses (a receiver on this
