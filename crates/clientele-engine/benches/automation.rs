@@ -3,7 +3,9 @@
 //! checks on:
 //! - latency from an `order.paid` event being accepted to the shopper playbook's e-mail
 //!   being handed to the SMTP server, with the runner idle between events (p50, p99);
-//! - sends per second when many e-mail steps are due at once.
+//! - sends per second when many e-mail steps are due at once;
+//! - what the triggers add to ingest: batches of 1 000 fresh `order.paid` events with the
+//!   shipped playbooks against a workspace whose rule set is empty.
 //!
 //! A measurement program rather than a criterion bench: what matters is the distribution
 //! of one-off latencies. Run with `cargo bench -p clientele-engine --bench automation`.
@@ -187,6 +189,45 @@ async fn throughput(db: &TestDb, path: Path) -> f64 {
     BURST as f64 / elapsed.as_secs_f64()
 }
 
+/// Median times to ingest a batch of 1 000 fresh `order.paid` events, with the shipped
+/// playbooks and with an empty rule set, batches interleaved: contacts rotate over 5 000, so
+/// the first ten batches move every contact onto a rung (shopper, then customer: with the
+/// playbooks, 1 000 runs start per batch) and the next twenty move no one (the triggers
+/// look and start nothing).
+async fn ingest_cost(db: &TestDb) -> [(Duration, Duration); 2] {
+    const SIZE: usize = 1000;
+    let s = db.store.as_ref();
+    let care = db.workspace("care").await;
+    let bare = db.workspace("bare").await;
+    let empty = clientele_automation::RuleSet::from_json(&json!({})).unwrap();
+    set_rules(s, bare.id, &empty, now_micros()).await.unwrap();
+    let at = format_instant(now_micros() - 60 * SECOND);
+    let batch = |n: usize| -> Vec<serde_json::Value> {
+        (0..SIZE)
+            .map(|i| {
+                json!({"id": format!("b{n}-{i}"), "kind": "order.paid", "occurred_at": at,
+                       "contact": {"external_id": format!("c{}", (n * SIZE + i) % 5000)},
+                       "data": {"order_id": format!("b{n}-{i}"), "total": 4999, "currency": "USD"}})
+            })
+            .collect()
+    };
+    let mut times = [[Vec::new(), Vec::new()], [Vec::new(), Vec::new()]];
+    for n in 0..30 {
+        let phase = usize::from(n >= 10);
+        for (k, ws) in [&care, &bare].into_iter().enumerate() {
+            let events = batch(n);
+            let start = Instant::now();
+            clientele_engine::ingest(s, ws, &events).await.unwrap();
+            times[phase][k].push(start.elapsed());
+        }
+    }
+    times.map(|[mut with, mut without]| {
+        with.sort();
+        without.sort();
+        (percentile(&with, 0.5), percentile(&without, 0.5))
+    })
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` would run this too: only
     // measure when asked to.
@@ -203,6 +244,18 @@ fn main() {
             rt.block_on(async { throughput(&TestDb::new(backend).await, Path::Direct).await });
         let agent =
             rt.block_on(async { throughput(&TestDb::new(backend).await, Path::Agent).await });
+        let [moving, still] = rt.block_on(async { ingest_cost(&TestDb::new(backend).await).await });
+        for ((with, without), what) in [
+            (moving, "every contact moves a rung"),
+            (still, "no one moves"),
+        ] {
+            println!(
+                "automation/{backend:?}: ingest of 1 000 fresh order.paid ({what}), median {:.1} ms with the playbooks, {:.1} ms with no rules ({:+.0} %)",
+                with.as_secs_f64() * 1000.0,
+                without.as_secs_f64() * 1000.0,
+                (with.as_secs_f64() / without.as_secs_f64() - 1.0) * 100.0,
+            );
+        }
         println!(
             "automation/{backend:?}: event→SMTP latency p50 {:.1} ms, p99 {:.1} ms ({LATENCY_EVENTS} events, runner idle between); {direct:.0} e-mails/s direct, {agent:.0} e-mails/s through the agent's protocol ({BURST} due at once)",
             p50.as_secs_f64() * 1000.0,

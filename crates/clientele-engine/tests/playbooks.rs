@@ -332,6 +332,15 @@ async fn a_score_crossing_starts_one_run(db: TestDb) {
     ingest_ok(s, &ws, &[paid("e3", "c", "o3", 1000, &minutes_ago(1))]).await;
     assert_eq!(drain_at(s, &mailer, noon()).await, 0, "already above");
     assert_eq!(tags(s, &ws, id).await, ["two_orders"]);
+    // History imported now crossed the threshold long ago: nothing starts.
+    person(s, &ws, json!({"external_id": "old"})).await;
+    let long_ago = format_instant(now_micros() - 30 * DAY);
+    let history = [
+        paid("h1", "old", "h1", 1000, &long_ago),
+        paid("h2", "old", "h2", 1000, &long_ago),
+    ];
+    ingest_ok(s, &ws, &history).await;
+    assert_eq!(drain_at(s, &mailer, noon()).await, 0, "imported history");
 }
 
 both_backends!(

@@ -1,8 +1,8 @@
 // Automation storage in SQL both back ends speak: included by `clientele-store-sqlite` and
 // `clientele-store-postgres` (not compiled here), each defining first `Tx`, `Db`, `DbRow`
-// (as for coupons_referrals.rs) and `claim_lock!()`: what the claim's inner SELECT ends
+// (as for coupons_referrals.rs), `claim_lock!()`: what the claim's inner SELECT ends
 // with (`FOR UPDATE SKIP LOCKED` on PostgreSQL, nothing on SQLite, whose one writer is
-// the lock).
+// the lock), and `enqueue_rows`, the bulk insert of outbox rows in its dialect.
 
 use async_trait::async_trait;
 use clientele_core::time::Micros;
@@ -119,28 +119,9 @@ impl AutomationWrite for Tx {
     }
 
     async fn enqueue(&mut self, steps: &[OutboxRow]) -> StoreResult<()> {
-        for s in steps {
-            sqlx::query(
-                "INSERT INTO outbox (workspace_id, key, contact_id, rule, rule_version, step,
-                     occurrence, context, due_at, status, attempts, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10)
-                 ON CONFLICT (workspace_id, key) DO NOTHING",
-            )
-            .bind(self.ws)
-            .bind(&s.key)
-            .bind(s.contact_id.0)
-            .bind(&s.rule)
-            .bind(s.rule_version)
-            .bind(s.step)
-            .bind(&s.occurrence)
-            .bind(&s.context)
-            .bind(s.due_at)
-            .bind(s.created_at)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(other)?;
-        }
-        Ok(())
+        // One statement per batch (a dialect's bulk form, defined by each back end): a
+        // batch of events can start a run for every contact it moves.
+        enqueue_rows(self, steps).await
     }
 
     async fn claim_due(

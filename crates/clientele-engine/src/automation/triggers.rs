@@ -168,10 +168,10 @@ pub(super) async fn may_start(
     Ok(Ok(()))
 }
 
-/// Score thresholds watched while contacts are re-evaluated: a crossing is a metric below
-/// the threshold (or undefined) as it stood at the last evaluation — from the events known
-/// then, and no earlier than [`FRESH`] ago, so imported history crosses nothing — and at
-/// least it now.
+/// Score thresholds watched while contacts are re-evaluated: a crossing is a metric at
+/// least the threshold now that was below it (or undefined) both as it stood at the last
+/// evaluation, from the events known then, and [`FRESH`] ago by the events' own dates — so
+/// a late event still counts once, and imported history crosses nothing.
 pub(crate) struct ScoreWatch {
     version: i64,
     set: Arc<RuleSet>,
@@ -204,8 +204,10 @@ impl ScoreWatch {
         now: Micros,
     ) {
         let before_at = since.unwrap_or(i64::MIN).max(now - FRESH);
-        let (before, after) = (
+        let (before, dated_before, after) = (
             metrics_at(known_before, ladder, before_at),
+            // By the events' own dates: history imported now crossed long ago.
+            metrics_at(facts, ladder, now - FRESH),
             metrics_at(facts, ladder, now),
         );
         let number = |m: &clientele_ladder::Metrics, metric: Metric| match m.value(metric) {
@@ -217,6 +219,7 @@ impl ScoreWatch {
                 && let Some(now_value) = number(&after, metric)
                 && now_value >= at_least
                 && number(&before, metric).is_none_or(|b| b < at_least)
+                && number(&dated_before, metric).is_none_or(|b| b < at_least)
             {
                 self.crossed.push((i, contact, now_value));
             }
