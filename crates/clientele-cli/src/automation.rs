@@ -1,6 +1,7 @@
-//! `clientele automation list|dry-run|runs`: operators' view of automated care — the
-//! active rules, what a rule set would do now, and per contact every step of its runs and
-//! the messages sent.
+//! `clientele automation list|validate|enable|disable|dry-run|runs`: operators' view of
+//! automated care — the active rules, checking a rule-set file, switching a rule on or off,
+//! what a rule set would do now, and per contact every step of its runs and the messages
+//! sent.
 
 use clap::Subcommand;
 use clientele_automation::{Action, Trigger};
@@ -13,6 +14,28 @@ use crate::{db, loyalty};
 pub enum AutomationCommand {
     /// The active rules: name, on/off, trigger and actions (tab-separated).
     List {
+        /// Workspace name (optional when there is only one).
+        #[arg(long)]
+        workspace: Option<String>,
+    },
+    /// Check a rule-set file (JSON, as `POST /api/v1/automation/rules` takes) without
+    /// storing it: the first mistake with its path, or how many rules and templates.
+    Validate {
+        /// The document.
+        file: std::path::PathBuf,
+    },
+    /// Switch a rule on (as the next version of the active set).
+    Enable {
+        /// The rule's name.
+        name: String,
+        /// Workspace name (optional when there is only one).
+        #[arg(long)]
+        workspace: Option<String>,
+    },
+    /// Switch a rule off (as the next version; runs already started go on).
+    Disable {
+        /// The rule's name.
+        name: String,
         /// Workspace name (optional when there is only one).
         #[arg(long)]
         workspace: Option<String>,
@@ -42,9 +65,47 @@ pub enum AutomationCommand {
     },
 }
 
+/// A rule-set document from a file, checked; errors name the file and the path inside.
+fn read_rules(path: &std::path::Path) -> anyhow::Result<clientele_automation::RuleSet> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: line {}: {e}", path.display(), e.line()))?;
+    clientele_automation::RuleSet::from_json(&doc)
+        .map_err(|e| anyhow::anyhow!("{}: {}: {}", path.display(), e.path, e.reason))
+}
+
 pub async fn run(command: AutomationCommand, database: &str) -> anyhow::Result<()> {
+    if let AutomationCommand::Validate { file } = &command {
+        let set = read_rules(file)?;
+        println!(
+            "{}: valid ({} rules, {} templates)",
+            file.display(),
+            set.rules.len(),
+            set.templates.len()
+        );
+        return Ok(());
+    }
+    let enabling = matches!(command, AutomationCommand::Enable { .. });
     let store = db::open(database).await?;
     match command {
+        AutomationCommand::Validate { .. } => unreachable!("handled above"),
+        AutomationCommand::Enable { name, workspace }
+        | AutomationCommand::Disable { name, workspace } => {
+            let enabled = enabling;
+            let ws = db::workspace(store.as_ref(), workspace.as_deref()).await?;
+            let version = clientele_engine::automation::set_enabled(
+                store.as_ref(),
+                ws.id,
+                &name,
+                enabled,
+                now_micros(),
+            )
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no rule named {name:?} in the active set"))?;
+            let state = if enabled { "on" } else { "off" };
+            println!("{name}: {state} (rule set version {version})");
+        }
         AutomationCommand::DryRun {
             file,
             sample,
@@ -52,16 +113,7 @@ pub async fn run(command: AutomationCommand, database: &str) -> anyhow::Result<(
         } => {
             let ws = db::workspace(store.as_ref(), workspace.as_deref()).await?;
             let set = match file {
-                Some(path) => {
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                        anyhow::anyhow!("{}: line {}: {e}", path.display(), e.line())
-                    })?;
-                    clientele_automation::RuleSet::from_json(&doc).map_err(|e| {
-                        anyhow::anyhow!("{}: {}: {}", path.display(), e.path, e.reason)
-                    })?
-                }
+                Some(path) => read_rules(&path)?,
                 None => {
                     clientele_engine::automation::current_rules(store.as_ref(), ws.id, now_micros())
                         .await?

@@ -321,15 +321,96 @@ async fn serve_sends_the_playbooks_through_smtp(db: TestDb) {
         tasks["items"][0]["title"],
         "Call Lan about their NPS answer (2)"
     );
+
+    // Rules are checked without being stored, and switched off and on one at a time.
+    let (_, active) = api.get("/api/v1/automation/rules").await;
+    let (s, v) = api
+        .post("/api/v1/automation/rules/validate", active["rules"].clone())
+        .await;
+    assert_eq!((s, &v["valid"]), (200, &json!(true)), "{v}");
+    let mut broken = active["rules"].clone();
+    broken["rules"][0]["trigger"] = json!({"anniversary": "wedding"});
+    let (s, v) = api.post("/api/v1/automation/rules/validate", broken).await;
+    assert_eq!(
+        (s, &v["field"]),
+        (422, &json!("rules[0].trigger.anniversary")),
+        "{v}"
+    );
+    let version = active["version"].as_i64().unwrap();
+    let (s, v) = api
+        .call(
+            reqwest::Method::PATCH,
+            "/api/v1/automation/rules/birthday_points",
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!((s, &v["version"]), (200, &json!(version + 1)), "{v}");
+    let (_, now_active) = api.get("/api/v1/automation/rules").await;
+    let birthday = now_active["rules"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "birthday_points")
+        .unwrap()
+        .clone();
+    assert_eq!(birthday["enabled"], false);
+    let (s, _) = api
+        .call(
+            reqwest::Method::PATCH,
+            "/api/v1/automation/rules/no_such_rule",
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, v) = api
+        .call(
+            reqwest::Method::PATCH,
+            "/api/v1/automation/rules/birthday_points",
+            Some(json!({"enabled": "no"})),
+        )
+        .await;
+    assert_eq!((s, &v["field"]), (422, &json!("enabled")), "{v}");
     child.kill().await.unwrap();
 
     // Operators see the same from the command line.
     let list = clientele(&db, &["automation", "list"]);
-    assert!(list.starts_with("# rule set version 2"), "{list}");
+    assert!(list.starts_with("# rule set version 3"), "{list}");
     assert!(
         list.contains("shopper_thank_you\ton\trung_entered:shopper\tissue_coupon:10% → send_email:shopper_thank_you (marketing)"),
         "{list}"
     );
+    let off = clientele(&db, &["automation", "disable", "shopper_thank_you"]);
+    assert!(
+        off.starts_with("shopper_thank_you: off (rule set version "),
+        "{off}"
+    );
+    let list = clientele(&db, &["automation", "list"]);
+    assert!(list.contains("shopper_thank_you\toff\t"), "{list}");
+    assert!(
+        list.contains("birthday_points\toff\tanniversary:birthday"),
+        "{list}"
+    );
+    let on = clientele(&db, &["automation", "enable", "shopper_thank_you"]);
+    assert!(on.starts_with("shopper_thank_you: on"), "{on}");
+    let file = std::env::temp_dir().join(format!("rules-{}.json", std::process::id()));
+    std::fs::write(&file, now_active["rules"].to_string()).unwrap();
+    let checked = clientele(&db, &["automation", "validate", file.to_str().unwrap()]);
+    assert!(
+        checked.ends_with("valid (8 rules, 8 templates)"),
+        "{checked}"
+    );
+    std::fs::write(&file, json!({"rules": [{"name": "x"}]}).to_string()).unwrap();
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_clientele"))
+        .args(["automation", "validate", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("rules[0].trigger: is required"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    std::fs::remove_file(&file).unwrap();
     let dry = clientele(&db, &["automation", "dry-run"]);
     // Lan is an advocate now: no rung rule would take her; rules on events say when they fire.
     assert!(

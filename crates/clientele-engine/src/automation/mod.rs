@@ -28,7 +28,7 @@ pub use agent::{AgentMailer, Committed, run_agent};
 pub use dry_run::{Preview, RuleDryRun, SampleContact, dry_run};
 pub use mailer::{AfterData, Email, Handover, Mailer, NoSmtp, Sending, StepRef};
 pub(crate) use rules::active_rules_cached;
-pub use rules::{active_rules, current_rules, rules_of_version, set_rules};
+pub use rules::{active_rules, current_rules, rules_of_version, set_enabled, set_rules};
 pub use runner::{IDLE, MAX_ATTEMPTS, Settings, run_due, run_due_with, run_forever};
 pub use sms::SmsProvider;
 pub use smtp::SmtpMailer;

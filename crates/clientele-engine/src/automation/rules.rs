@@ -97,3 +97,25 @@ pub async fn set_rules(
     tx.commit().await?;
     Ok(version)
 }
+
+/// Switch one rule of the active set on or off, as the next version (runs already started
+/// keep theirs); `None` when the set has no rule by that name.
+pub async fn set_enabled(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    name: &str,
+    enabled: bool,
+    now: Micros,
+) -> StoreResult<Option<i64>> {
+    let mut tx = store.begin_write(ws).await?;
+    let (_, mut set) = active_rules(&mut *tx, now).await?;
+    let Some(rule) = set.rules.iter_mut().find(|r| r.name == name) else {
+        return Ok(None);
+    };
+    rule.enabled = enabled;
+    let version = tx
+        .insert_automation_rules(&set.to_json().to_string(), now)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(version))
+}

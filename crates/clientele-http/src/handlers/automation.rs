@@ -22,6 +22,8 @@ use crate::{ApiError, AppState};
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_rules, post_rules))
+        .routes(routes!(patch_rule))
+        .routes(routes!(post_validate))
         .routes(routes!(get_messages))
         .routes(routes!(get_runs))
         .routes(routes!(get_webhook_key))
@@ -109,6 +111,50 @@ pub async fn post_rules(
     let set = RuleSet::from_json(&body).map_err(|e| FieldError::new(e.path, e.reason))?;
     let version = automation::set_rules(state.store.as_ref(), ws.id, &set, now_micros()).await?;
     Ok(Json(json!({"version": version, "rules": set.to_json()})))
+}
+
+/// Check a rule-set document without storing it: `{"valid": true, "rules": N,
+/// "templates": N}`, or 422 naming the path of the first mistake.
+#[utoipa::path(post, path = "/api/v1/automation/rules/validate", request_body = Document,
+    responses((status = 200, body = Document), (status = 422, body = crate::error::Problem)), tag = "automation")]
+pub async fn post_validate(
+    Auth(_ws): Auth,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let set = RuleSet::from_json(&body).map_err(|e| FieldError::new(e.path, e.reason))?;
+    Ok(Json(
+        json!({"valid": true, "rules": set.rules.len(), "templates": set.templates.len()}),
+    ))
+}
+
+/// Switch one rule on or off: `{"enabled": true|false}` makes the next version of the
+/// active set (runs already started keep theirs): `{"version", "name", "enabled"}`.
+#[utoipa::path(patch, path = "/api/v1/automation/rules/{name}", params(("name" = String, Path)),
+    request_body = Document,
+    responses((status = 200, body = Document), (status = 404, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)), tag = "automation")]
+pub async fn patch_rule(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    if let Some(k) = body
+        .as_object()
+        .and_then(|o| o.keys().find(|k| *k != "enabled"))
+    {
+        return Err(FieldError::new(k.clone(), "unknown field (expected: enabled)").into());
+    }
+    let enabled = body["enabled"]
+        .as_bool()
+        .ok_or_else(|| FieldError::new("enabled", "true or false is expected"))?;
+    let version =
+        automation::set_enabled(state.store.as_ref(), ws.id, &name, enabled, now_micros())
+            .await?
+            .ok_or(ApiError::NotFound("rule"))?;
+    Ok(Json(
+        json!({"version": version, "name": name, "enabled": enabled}),
+    ))
 }
 
 /// Query of the per-contact lists.
