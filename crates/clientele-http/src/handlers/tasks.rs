@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use clientele_core::time::format_instant;
+use clientele_core::{ContactId, WorkspaceId};
 use clientele_store::{TaskRow, TicketRow};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -31,6 +32,20 @@ pub struct Params {
     status: Option<String>,
     /// At most this many, 1–500 (default 50).
     limit: Option<String>,
+}
+
+impl Params {
+    /// The contact asked about, checked to exist (404 otherwise).
+    async fn contact(
+        &self,
+        state: &AppState,
+        ws: WorkspaceId,
+    ) -> Result<Option<ContactId>, ApiError> {
+        match &self.contact_id {
+            Some(id) => Ok(Some(live_contact(state, ws, id).await?)),
+            None => Ok(None),
+        }
+    }
 }
 
 fn task_json(t: &TaskRow) -> Value {
@@ -68,10 +83,7 @@ pub async fn get_tasks(
     Auth(ws): Auth,
     Query(p): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
-    let contact = match &p.contact_id {
-        Some(id) => Some(live_contact(&state, ws.id, id).await?),
-        None => None,
-    };
+    let contact = p.contact(&state, ws.id).await?;
     let open_only = match p.status.as_deref() {
         None | Some("open") => true,
         Some("all") => false,
@@ -95,10 +107,7 @@ pub async fn get_tickets(
     Auth(ws): Auth,
     Query(p): Query<Params>,
 ) -> Result<Json<Value>, ApiError> {
-    let contact = match &p.contact_id {
-        Some(id) => Some(live_contact(&state, ws.id, id).await?),
-        None => None,
-    };
+    let contact = p.contact(&state, ws.id).await?;
     let limit = parse_limit(p.limit.as_deref())?;
     let rows = state.store.tickets(ws.id, contact, limit).await?;
     Ok(Json(
