@@ -321,6 +321,19 @@ async fn serve_sends_the_playbooks_through_smtp(db: TestDb) {
         tasks["items"][0]["title"],
         "Call Lan about their NPS answer (2)"
     );
+    let task = tasks["items"][0]["id"].as_i64().unwrap();
+    let (s, done) = api
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/tasks/{task}"),
+            Some(json!({"status": "done"})),
+        )
+        .await;
+    assert_eq!((s, &done["status"]), (200, &json!("done")), "{done}");
+    let (_, open) = api.get("/api/v1/tasks").await;
+    assert_eq!(open["items"], json!([]), "done tasks leave the open list");
+    let (_, all) = api.get("/api/v1/tasks?status=all").await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 1);
 
     // Rules are checked without being stored, and switched off and on one at a time.
     let (_, active) = api.get("/api/v1/automation/rules").await;

@@ -61,6 +61,20 @@ impl CareWrite for Tx {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn set_task_status(&mut self, id: i64, status: &str) -> StoreResult<Option<TaskRow>> {
+        let found = sqlx::query(
+            "UPDATE tasks SET status = $3 WHERE workspace_id = $1 AND id = $2
+             RETURNING id, key, contact_id, title, assignee, due_at, status, source, created_at",
+        )
+        .bind(self.ws)
+        .bind(id)
+        .bind(status)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(other)?;
+        found.as_ref().map(task_row).transpose().map_err(other)
+    }
+
     async fn insert_ticket(&mut self, t: &TicketRow) -> StoreResult<bool> {
         let done = sqlx::query(
             "INSERT INTO tickets (workspace_id, key, contact_id, kind, subject, status, source,

@@ -57,6 +57,8 @@ pub struct TicketRow {
 pub trait CareWrite: Send {
     /// Make a task unless one with its key exists; whether it was made.
     async fn insert_task(&mut self, task: &TaskRow) -> StoreResult<bool>;
+    /// Mark a task `open` or `done`; the task as it is now (`None`: no such task).
+    async fn set_task_status(&mut self, id: i64, status: &str) -> StoreResult<Option<TaskRow>>;
     /// Open a ticket unless one with its key exists; whether it was opened.
     async fn insert_ticket(&mut self, ticket: &TicketRow) -> StoreResult<bool>;
     /// Claim the sweep of date triggers for `day` (`YYYY-MM-DD` in the workspace's zone):

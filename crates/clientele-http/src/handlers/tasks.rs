@@ -1,10 +1,11 @@
-//! What automation hands to people: tasks for staff (`create_task` steps) and support
-//! tickets (`open_ticket` steps), listed for the workspace or one contact.
+//! What automation hands to people: tasks for staff (`create_task` steps), listed and
+//! marked done, and support tickets (`open_ticket` steps), listed for the workspace or one
+//! contact.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use clientele_core::time::format_instant;
-use clientele_core::{ContactId, WorkspaceId};
+use clientele_core::{ContactId, FieldError, WorkspaceId};
 use clientele_store::{TaskRow, TicketRow};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -14,11 +15,13 @@ use utoipa_axum::routes;
 use super::loyalty::{Document, live_contact};
 use super::parse_limit;
 use crate::auth::Auth;
+use crate::json::JsonBody;
 use crate::{ApiError, AppState};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_tasks))
+        .routes(routes!(patch_task))
         .routes(routes!(get_tickets))
 }
 
@@ -88,7 +91,7 @@ pub async fn get_tasks(
         None | Some("open") => true,
         Some("all") => false,
         Some(_) => {
-            return Err(clientele_core::FieldError::new("status", "open or all").into());
+            return Err(FieldError::new("status", "open or all").into());
         }
     };
     let limit = parse_limit(p.limit.as_deref())?;
@@ -113,4 +116,34 @@ pub async fn get_tickets(
     Ok(Json(
         json!({"items": rows.iter().map(ticket_json).collect::<Vec<_>>()}),
     ))
+}
+
+/// Mark a task done (or open again): `{"status": "done"|"open"}` answers the task.
+#[utoipa::path(patch, path = "/api/v1/tasks/{id}", params(("id" = i64, Path)), request_body = Document,
+    responses((status = 200, body = Document), (status = 404, body = crate::error::Problem),
+              (status = 422, body = crate::error::Problem)), tag = "automation")]
+pub async fn patch_task(
+    State(state): State<AppState>,
+    Auth(ws): Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let id: i64 = id.parse().map_err(|_| ApiError::NotFound("task"))?;
+    if let Some(k) = body
+        .as_object()
+        .and_then(|o| o.keys().find(|k| *k != "status"))
+    {
+        return Err(FieldError::new(k.clone(), "unknown field (expected: status)").into());
+    }
+    let status = match body["status"].as_str() {
+        Some(s @ ("open" | "done")) => s,
+        _ => return Err(FieldError::new("status", "open or done").into()),
+    };
+    let mut tx = state.store.begin_write(ws.id).await?;
+    let task = tx
+        .set_task_status(id, status)
+        .await?
+        .ok_or(ApiError::NotFound("task"))?;
+    tx.commit().await?;
+    Ok(Json(task_json(&task)))
 }
