@@ -251,9 +251,10 @@ pub async fn reclassify(
             });
         }
         changes += history.len();
-        // Care starts with the change, in its transaction.
-        crate::automation::on_ladder_changes(tx, &history, now).await?;
         tx.save_ladder(&rows, &history).await?;
+        // Care starts with the change, in its transaction; after it is saved, so rules'
+        // conditions see the new rung and status.
+        crate::automation::on_ladder_changes(tx, &history, now).await?;
     }
     if let Some(w) = scores {
         w.enqueue(tx, now).await?;

@@ -343,7 +343,71 @@ async fn a_score_crossing_starts_one_run(db: TestDb) {
     assert_eq!(drain_at(s, &mailer, noon()).await, 0, "imported history");
 }
 
+/// The first noon (UTC) after `t`.
+fn noon_after(t: Micros) -> Micros {
+    let noon = t - t.rem_euclid(DAY) + DAY / 2;
+    if noon > t { noon } else { noon + DAY }
+}
+
+async fn a_customer_turning_at_risk_is_won_back_a_shopper_is_not(db: TestDb) {
+    let sink = SmtpSink::start();
+    let mailer = SmtpMailer::new(&sink.url(), "care@shop.vn").unwrap();
+    let ws = db.workspace("shop").await;
+    let s = db.store.as_ref();
+    let doc = |ext: &str| json!({"external_id": ext, "email": format!("{ext}@example.vn"), "locale": "en"});
+    let once = person(s, &ws, doc("once")).await;
+    let twice = person(s, &ws, doc("twice")).await;
+    ingest_ok(
+        s,
+        &ws,
+        &[
+            paid("e1", "once", "o1", 1000, &minutes_ago(30)),
+            paid("e2", "twice", "o2", 1000, &minutes_ago(30)),
+            paid("e3", "twice", "o3", 1000, &minutes_ago(20)),
+        ],
+    )
+    .await;
+    // The welcome messages first (a shopper's thank-you each, the customer's invitation).
+    drain_at(s, &mailer, noon()).await;
+    let welcomed = sink.wait_for(3, Duration::from_secs(10)).await.len();
+    assert_eq!(welcomed, 3);
+    // Ninety days without an order: both are at risk; only the customer is won back.
+    let at_risk = s
+        .ladder_row(ws.id, twice)
+        .await
+        .unwrap()
+        .unwrap()
+        .due_at
+        .unwrap();
+    let later = at_risk + 3600 * SECOND;
+    clientele_engine::ladder::run_due(s, ws.id, later, 100)
+        .await
+        .unwrap();
+    for id in [once, twice] {
+        assert_eq!(
+            s.ladder_row(ws.id, id).await.unwrap().unwrap().status,
+            "at_risk"
+        );
+    }
+    drain_at(s, &mailer, noon_after(later)).await;
+    let m = message(&sink, welcomed + 1).await;
+    assert_eq!(m.to, ["twice@example.vn"]);
+    assert!(rule_of(&m).contains("at_risk_win_back"));
+    let coupons = s.coupons_of(ws.id, twice).await.unwrap();
+    assert!(
+        coupons
+            .iter()
+            .any(|c| m.data.contains(&display_code(&c.code)))
+    );
+    assert_eq!(
+        sink.messages().len(),
+        welcomed + 1,
+        "nothing for the shopper"
+    );
+}
+
 both_backends!(
+    a_customer_turning_at_risk_is_won_back_a_shopper_is_not,
     one_contact_walks_from_shopper_to_advocate,
     a_detractor_gets_a_ticket_and_a_call,
     a_branch_takes_one_side_then_the_run_goes_on,
