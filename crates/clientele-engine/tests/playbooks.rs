@@ -406,7 +406,51 @@ async fn a_customer_turning_at_risk_is_won_back_a_shopper_is_not(db: TestDb) {
     );
 }
 
+async fn a_dry_run_counts_todays_dates_and_inactivity_clocks(db: TestDb) {
+    let ws = db.workspace("shop").await;
+    let s = db.store.as_ref();
+    let today = &format_instant(now_micros())[5..10];
+    let tomorrow = &format_instant(now_micros() + DAY)[5..10];
+    for (ext, birthday) in [("today", today), ("tomorrow", tomorrow), ("unpaid", today)] {
+        let doc = json!({"external_id": ext, "custom": {"birthday": birthday}});
+        person(s, &ws, doc).await;
+    }
+    let month_ago = format_instant(now_micros() - 30 * DAY - 3600 * SECOND);
+    ingest_ok(
+        s,
+        &ws,
+        &[
+            paid("e1", "today", "o1", 1000, &month_ago),
+            paid("e2", "tomorrow", "o2", 1000, &minutes_ago(5)),
+        ],
+    )
+    .await;
+    let mut set = clientele_engine::automation::current_rules(s, ws.id, now_micros())
+        .await
+        .unwrap()
+        .1;
+    let doc = json!({"rules": [{"name": "quiet_month", "trigger": {"no_order_for": {"days": 30}},
+                                "actions": [{"add_tag": "nudge"}]}]});
+    set.rules.extend(RuleSet::from_json(&doc).unwrap().rules);
+    let runs = clientele_engine::automation::dry_run(s, &ws, &set, 5)
+        .await
+        .unwrap();
+    let entering = |name: &str| {
+        let r = runs.iter().find(|r| r.rule == name).unwrap();
+        let who: Vec<String> = r
+            .sample
+            .iter()
+            .filter_map(|c| c.external_id.clone())
+            .collect();
+        (r.would_enter, who)
+    };
+    // A paying contact whose birthday is today; not tomorrow's, not one who never paid.
+    assert_eq!(entering("birthday_points"), (1, vec!["today".to_owned()]));
+    assert_eq!(entering("quiet_month"), (1, vec!["today".to_owned()]));
+}
+
 both_backends!(
+    a_dry_run_counts_todays_dates_and_inactivity_clocks,
     a_customer_turning_at_risk_is_won_back_a_shopper_is_not,
     one_contact_walks_from_shopper_to_advocate,
     a_detractor_gets_a_ticket_and_a_call,

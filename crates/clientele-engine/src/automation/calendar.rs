@@ -7,7 +7,7 @@ use clientele_automation::trigger::{falls_on, month_day};
 use clientele_automation::{DateField, Trigger};
 use clientele_core::ContactId;
 use clientele_core::time::Micros;
-use clientele_store::{Store, StoreResult, Workspace};
+use clientele_store::{Store, StoreResult, Workspace, WriteTx};
 use jiff::tz::TimeZone;
 use serde_json::json;
 
@@ -17,11 +17,9 @@ use super::triggers::first_step;
 
 /// Sweep today's dates for `ws` unless already done; returns how many runs started.
 pub(super) async fn sweep(store: &dyn Store, ws: &Workspace, now: Micros) -> StoreResult<usize> {
-    let tz = TimeZone::get(&ws.time_zone).unwrap_or(TimeZone::UTC);
-    let Ok(ts) = jiff::Timestamp::from_microsecond(now) else {
+    let Some((tz, today)) = self::today(ws, now) else {
         return Ok(0);
     };
-    let today = ts.to_zoned(tz.clone()).date();
     let day = today.to_string();
     if swept_here(store, ws, &day) {
         return Ok(0);
@@ -38,28 +36,13 @@ pub(super) async fn sweep(store: &dyn Store, ws: &Workspace, now: Micros) -> Sto
             .iter()
             .filter(move |r| r.enabled && r.trigger == Trigger::Anniversary(field))
     };
-    let md = (today.month() as u8, today.day() as u8);
-    let leap = today.in_leap_year();
     let mut starts: Vec<(&clientele_automation::Rule, ContactId, DateField)> = Vec::new();
-    if on(DateField::Birthday).next().is_some() {
-        for (contact, text) in tx.birthdays().await? {
-            if month_day(&text).is_some_and(|d| falls_on(d, md, leap)) {
-                starts.extend(on(DateField::Birthday).map(|r| (r, contact, DateField::Birthday)));
-            }
+    for field in [DateField::Birthday, DateField::FirstOrder] {
+        if on(field).next().is_none() {
+            continue;
         }
-    }
-    if on(DateField::FirstOrder).next().is_some() {
-        for (contact, at) in tx.first_orders().await? {
-            let Ok(first) = jiff::Timestamp::from_microsecond(at) else {
-                continue;
-            };
-            let first = first.to_zoned(tz.clone()).date();
-            let d = (first.month() as u8, first.day() as u8);
-            // The anniversary, not the day itself.
-            if first.year() < today.year() && falls_on(d, md, leap) {
-                starts
-                    .extend(on(DateField::FirstOrder).map(|r| (r, contact, DateField::FirstOrder)));
-            }
+        for contact in falling_on(&mut *tx, &tz, today, field).await? {
+            starts.extend(on(field).map(|r| (r, contact, field)));
         }
     }
     let mut steps = Vec::new();
@@ -77,6 +60,48 @@ pub(super) async fn sweep(store: &dyn Store, ws: &Workspace, now: Micros) -> Sto
     tx.commit().await?;
     remember(store, ws, &day);
     Ok(steps.len())
+}
+
+/// The live contacts whose `field` has its anniversary on `today` (in `tz`): a birthday
+/// on its day (29 February on 28 February in other years), a first order on the same day of
+/// a later year.
+pub(super) async fn falling_on(
+    tx: &mut dyn WriteTx,
+    tz: &TimeZone,
+    today: jiff::civil::Date,
+    field: DateField,
+) -> StoreResult<Vec<ContactId>> {
+    let md = (today.month() as u8, today.day() as u8);
+    let leap = today.in_leap_year();
+    Ok(match field {
+        DateField::Birthday => tx
+            .birthdays()
+            .await?
+            .into_iter()
+            .filter(|(_, text)| month_day(text).is_some_and(|d| falls_on(d, md, leap)))
+            .map(|(c, _)| c)
+            .collect(),
+        DateField::FirstOrder => tx
+            .first_orders()
+            .await?
+            .into_iter()
+            .filter(|(_, at)| {
+                jiff::Timestamp::from_microsecond(*at).is_ok_and(|t| {
+                    let first = t.to_zoned(tz.clone()).date();
+                    let d = (first.month() as u8, first.day() as u8);
+                    first.year() < today.year() && falls_on(d, md, leap)
+                })
+            })
+            .map(|(c, _)| c)
+            .collect(),
+    })
+}
+
+/// The workspace's calendar day at `now`.
+pub(super) fn today(ws: &Workspace, now: Micros) -> Option<(TimeZone, jiff::civil::Date)> {
+    let tz = TimeZone::get(&ws.time_zone).unwrap_or(TimeZone::UTC);
+    let ts = jiff::Timestamp::from_microsecond(now).ok()?;
+    Some((tz.clone(), ts.to_zoned(tz).date()))
 }
 
 /// Days already swept by this process, per store and workspace: spares a write

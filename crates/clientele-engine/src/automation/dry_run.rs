@@ -4,8 +4,10 @@
 
 use clientele_automation::{Action, Rule, RuleSet, Trigger, render};
 
+use super::calendar;
 use super::subject::conditions_hold;
 use clientele_core::ContactId;
+use clientele_core::time::DAY;
 use clientele_store::{Store, StoreResult, Workspace};
 use serde::Serialize;
 use serde_json::json;
@@ -74,6 +76,11 @@ pub async fn dry_run(
                 let stands = match &rule.trigger {
                     Trigger::RungEntered(r) => row.rung == r.to_string(),
                     Trigger::StatusChanged(s) => row.status == s.to_string(),
+                    // Its clock runs out today: the last order was N days ago.
+                    Trigger::NoOrderFor { days } => tx
+                        .last_order_at(row.contact_id)
+                        .await?
+                        .is_some_and(|last| (now - last) / DAY == *days),
                     _ => false,
                 };
                 if stands
@@ -87,6 +94,18 @@ pub async fn dry_run(
     }
     let mut out = Vec::with_capacity(rules.len());
     let mut tx = store.begin_write(ws.id).await?;
+    // Date rules: the contacts whose date falls today.
+    if let Some((tz, today)) = calendar::today(ws, now) {
+        for (rule, found) in rules.iter().zip(matched.iter_mut()) {
+            if let Trigger::Anniversary(field) = rule.trigger {
+                for c in calendar::falling_on(&mut *tx, &tz, today, field).await? {
+                    if conditions_hold(&mut *tx, &rule.conditions, c, now).await? {
+                        found.push(c);
+                    }
+                }
+            }
+        }
+    }
     for (rule, mut found) in rules.into_iter().zip(matched) {
         found.sort();
         let note = match rule.trigger {
@@ -94,10 +113,8 @@ pub async fn dry_run(
             Trigger::RungLeft(_) => Some("fires only when a contact leaves the rung"),
             Trigger::EventReceived(_) => Some("fires only when such an event is accepted"),
             Trigger::ScoreCrossed { .. } => Some("fires only when the score crosses the threshold"),
-            Trigger::Anniversary(_) => Some("fires on the contact's date, once a year"),
-            Trigger::NoOrderFor { .. } => {
-                Some("fires the given days after a paid order, if no other follows")
-            }
+            Trigger::Anniversary(_) => Some("those whose date is today"),
+            Trigger::NoOrderFor { .. } => Some("those whose last order was that many days ago"),
         }
         .map(str::to_owned);
         let mut contacts = Vec::new();
