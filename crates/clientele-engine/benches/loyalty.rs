@@ -1,6 +1,7 @@
 //! The loyalty ledger's costs, side by side in one run, on SQLite and (when
 //! `CLIENTELE_TEST_POSTGRES_URL` names a server) PostgreSQL:
-//! - ingest of a batch of 1 000 `order.paid` events with the programme on against off;
+//! - ingest of a batch of 1 000 `order.paid` events with the programme on against off
+//!   (criterion, one side after the other; and paired, batches alternating, medians);
 //! - earn (a positive adjustment) and redeem operations, one client at a time;
 //! - redemptions from 16 concurrent clients (one iteration = 16 redemptions).
 
@@ -162,5 +163,47 @@ fn operations(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, ingest, operations);
+/// The same comparison as `ingest`, paired: batches for the two workspaces alternate (the
+/// first of each pair swapping every round), so drift in the machine or the database (a
+/// checkpoint, a growing table) falls on both sides alike; prints the medians and their
+/// ratio. Criterion's own figures above measure one side after the other.
+fn ingest_paired(_c: &mut Criterion) {
+    const ROUNDS: u64 = 40;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for backend in backends() {
+        let (on_ms, off_ms) = rt.block_on(async {
+            let db = TestDb::new(backend).await;
+            let on = workspace(&db, "on", true).await;
+            let off = workspace(&db, "off", false).await;
+            let mut times = [Vec::new(), Vec::new()];
+            for n in 0..ROUNDS + 5 {
+                let pair = if n % 2 == 0 { [0, 1] } else { [1, 0] };
+                for side in pair {
+                    let ws = if side == 0 { &on } else { &off };
+                    let events = batch(n);
+                    let start = std::time::Instant::now();
+                    clientele_engine::ingest(db.store.as_ref(), ws, &events)
+                        .await
+                        .unwrap();
+                    // The first rounds warm caches and make the contacts.
+                    if n >= 5 {
+                        times[side].push(start.elapsed().as_secs_f64() * 1000.0);
+                    }
+                }
+            }
+            let median = |v: &mut Vec<f64>| {
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            };
+            let [mut a, mut b] = times;
+            (median(&mut a), median(&mut b))
+        });
+        println!(
+            "loyalty_ingest_paired/{backend:?}: median {on_ms:.1} ms with loyalty, {off_ms:.1} ms without ({:+.0} %), {ROUNDS} pairs of {BATCH} order.paid",
+            (on_ms / off_ms - 1.0) * 100.0
+        );
+    }
+}
+
+criterion_group!(benches, ingest, ingest_paired, operations);
 criterion_main!(benches);

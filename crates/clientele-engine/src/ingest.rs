@@ -172,7 +172,7 @@ pub async fn ingest(
     }
 
     tx.insert_events(&rows).await?;
-    let orders = project(&mut *tx, &inputs).await?;
+    let (orders, new_orders) = project(&mut *tx, &inputs).await?;
     // Rung and status move in the same transaction as the events that move them.
     let mut touched: Vec<ContactId> = rows
         .iter()
@@ -183,7 +183,7 @@ pub async fn ingest(
     crate::ladder::reclassify(&mut *tx, &touched, received_at).await?;
     // Points too: earned on payment, taken back on refund, in the same transaction; so are
     // coupon uses and referral conversions.
-    crate::loyalty::on_events(&mut *tx, ws, &rows, &orders, received_at).await?;
+    crate::loyalty::on_events(&mut *tx, ws, &rows, &orders, &new_orders, received_at).await?;
     crate::loyalty::coupons::on_events(&mut *tx, &rows).await?;
     let converted =
         crate::loyalty::referrals::on_events(&mut *tx, ws, &rows, &orders, received_at).await?;
@@ -297,9 +297,9 @@ async fn resolve_contacts(
 pub async fn project(
     tx: &mut dyn WriteTx,
     inputs: &[ProjectionInput],
-) -> StoreResult<Vec<OrderState>> {
+) -> StoreResult<(Vec<OrderState>, HashSet<String>)> {
     if inputs.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), HashSet::new()));
     }
     let order_ids: Vec<String> = inputs
         .iter()
@@ -308,6 +308,10 @@ pub async fn project(
         .into_iter()
         .collect();
     let existing = tx.load_orders(&order_ids).await?;
+    let mut new_orders: HashSet<String> = order_ids.into_iter().collect();
+    for o in &existing {
+        new_orders.remove(&o.order_id);
+    }
     let mut candidates: HashSet<ContactId> = inputs.iter().map(|i| i.contact_id).collect();
     candidates.extend(existing.iter().map(|o| o.contact_id));
     let candidates: Vec<ContactId> = candidates.into_iter().collect();
@@ -324,5 +328,5 @@ pub async fn project(
     let (orders, metrics) = projection.finish();
     tx.save_orders(&orders).await?;
     tx.save_metrics(&metrics).await?;
-    Ok(orders)
+    Ok((orders, new_orders))
 }

@@ -7,13 +7,9 @@ use clientele_store::{
     LotRow, LoyaltyAccountRow, LoyaltyEntryRow, LoyaltyOrderRow, LoyaltyReader, LoyaltyWrite,
     RedemptionRow, RewardRow, RulesRow, StoreResult,
 };
-use sqlx::{Postgres, QueryBuilder};
 
 use crate::write_tx::PgWriteTx;
 use crate::{PgStore, other};
-
-/// Rows per multi-row `INSERT` (at most 11 columns: 11 000 parameters).
-const CHUNK: usize = 1000;
 
 /// Rewards, redemptions and ledger entries: SQL shared with the other back end.
 mod catalogue {
@@ -119,68 +115,77 @@ impl LoyaltyWrite for PgWriteTx {
         accounts: &[LoyaltyAccountRow],
         entries: &[LoyaltyEntryRow],
     ) -> StoreResult<()> {
-        for chunk in accounts.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Postgres>::new(
-                "INSERT INTO loyalty_accounts (workspace_id, contact_id, balance, debt, next_lot, next_expiry) ",
-            );
-            q.push_values(chunk, |mut b, a| {
-                b.push_bind(self.ws)
-                    .push_bind(a.contact_id.0)
-                    .push_bind(a.balance)
-                    .push_bind(a.debt)
-                    .push_bind(a.next_lot)
-                    .push_bind(a.next_expiry);
-            });
-            q.push(
-                " ON CONFLICT (workspace_id, contact_id) DO UPDATE SET balance = excluded.balance,
-                  debt = excluded.debt, next_lot = excluded.next_lot, next_expiry = excluded.next_expiry",
-            );
-            q.build().execute(&mut *self.tx).await.map_err(other)?;
+        // One array per column (`UNNEST`): a statement per table whatever the batch, and
+        // far fewer parameters to parse than a multi-row `VALUES`.
+        if !accounts.is_empty() {
+            let col = |f: fn(&LoyaltyAccountRow) -> i64| accounts.iter().map(f).collect::<Vec<_>>();
+            sqlx::query(
+                "INSERT INTO loyalty_accounts (workspace_id, contact_id, balance, debt, next_lot, next_expiry)
+                 SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+                 ON CONFLICT (workspace_id, contact_id) DO UPDATE SET balance = excluded.balance,
+                     debt = excluded.debt, next_lot = excluded.next_lot, next_expiry = excluded.next_expiry",
+            )
+            .bind(self.ws)
+            .bind(col(|a| a.contact_id.0))
+            .bind(col(|a| a.balance))
+            .bind(col(|a| a.debt))
+            .bind(col(|a| a.next_lot))
+            .bind(accounts.iter().map(|a| a.next_expiry).collect::<Vec<_>>())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(other)?;
         }
         let lots: Vec<(ContactId, &LotRow)> = accounts
             .iter()
             .flat_map(|a| a.lots.iter().map(move |l| (a.contact_id, l)))
             .collect();
-        for chunk in lots.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Postgres>::new(
+        if !lots.is_empty() {
+            let col = |f: fn(&(ContactId, &LotRow)) -> i64| lots.iter().map(f).collect::<Vec<_>>();
+            sqlx::query(
                 "INSERT INTO loyalty_lots (workspace_id, contact_id, lot_no, points, remaining, expired,
-                 earned_at, expires_at, order_id) ",
-            );
-            q.push_values(chunk, |mut b, (c, l)| {
-                b.push_bind(self.ws)
-                    .push_bind(c.0)
-                    .push_bind(l.lot_no)
-                    .push_bind(l.points)
-                    .push_bind(l.remaining)
-                    .push_bind(l.expired)
-                    .push_bind(l.earned_at)
-                    .push_bind(l.expires_at)
-                    .push_bind(l.order_id.clone());
-            });
-            q.push(
-                " ON CONFLICT (workspace_id, contact_id, lot_no) DO UPDATE SET remaining = excluded.remaining,
-                  expired = excluded.expired",
-            );
-            q.build().execute(&mut *self.tx).await.map_err(other)?;
+                     earned_at, expires_at, order_id)
+                 SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[],
+                     $6::bigint[], $7::bigint[], $8::bigint[], $9::text[])
+                 ON CONFLICT (workspace_id, contact_id, lot_no) DO UPDATE SET remaining = excluded.remaining,
+                     expired = excluded.expired",
+            )
+            .bind(self.ws)
+            .bind(col(|(c, _)| c.0))
+            .bind(col(|(_, l)| l.lot_no))
+            .bind(col(|(_, l)| l.points))
+            .bind(col(|(_, l)| l.remaining))
+            .bind(col(|(_, l)| l.expired))
+            .bind(col(|(_, l)| l.earned_at))
+            .bind(col(|(_, l)| l.expires_at))
+            .bind(lots.iter().map(|(_, l)| l.order_id.clone()).collect::<Vec<_>>())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(other)?;
         }
-        for chunk in entries.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Postgres>::new(
+        if !entries.is_empty() {
+            let col = |f: fn(&LoyaltyEntryRow) -> i64| entries.iter().map(f).collect::<Vec<_>>();
+            let text = |f: fn(&LoyaltyEntryRow) -> &str| entries.iter().map(f).collect::<Vec<_>>();
+            sqlx::query(
                 "INSERT INTO loyalty_entries (workspace_id, contact_id, kind, points, at, reason, ref_kind,
-                 ref_id, balance_after, debt_after) ",
-            );
-            q.push_values(chunk, |mut b, e| {
-                b.push_bind(self.ws)
-                    .push_bind(e.contact_id.0)
-                    .push_bind(e.kind.clone())
-                    .push_bind(e.points)
-                    .push_bind(e.at)
-                    .push_bind(e.reason.clone())
-                    .push_bind(e.ref_kind.clone())
-                    .push_bind(e.ref_id.clone())
-                    .push_bind(e.balance_after)
-                    .push_bind(e.debt_after);
-            });
-            q.build().execute(&mut *self.tx).await.map_err(other)?;
+                     ref_id, balance_after, debt_after)
+                 SELECT $1, c, k, p, a, r, rk, ri, b, d FROM UNNEST($2::bigint[], $3::text[],
+                     $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::bigint[],
+                     $10::bigint[]) WITH ORDINALITY AS e(c, k, p, a, r, rk, ri, b, d, n)
+                 ORDER BY n",
+            )
+            .bind(self.ws)
+            .bind(col(|e| e.contact_id.0))
+            .bind(text(|e| &e.kind))
+            .bind(col(|e| e.points))
+            .bind(col(|e| e.at))
+            .bind(text(|e| &e.reason))
+            .bind(text(|e| &e.ref_kind))
+            .bind(text(|e| &e.ref_id))
+            .bind(col(|e| e.balance_after))
+            .bind(col(|e| e.debt_after))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(other)?;
         }
         Ok(())
     }
@@ -208,21 +213,24 @@ impl LoyaltyWrite for PgWriteTx {
     }
 
     async fn save_loyalty_orders(&mut self, rows: &[LoyaltyOrderRow]) -> StoreResult<()> {
-        for chunk in rows.chunks(CHUNK) {
-            let mut q = QueryBuilder::<Postgres>::new(
-                "INSERT INTO loyalty_orders (workspace_id, order_id, contact_id, earned, paid_total, kept) ",
-            );
-            q.push_values(chunk, |mut b, o| {
-                b.push_bind(self.ws)
-                    .push_bind(o.order_id.clone())
-                    .push_bind(o.contact_id.0)
-                    .push_bind(o.earned)
-                    .push_bind(o.paid_total)
-                    .push_bind(o.kept);
-            });
-            q.push(" ON CONFLICT (workspace_id, order_id) DO UPDATE SET kept = excluded.kept");
-            q.build().execute(&mut *self.tx).await.map_err(other)?;
+        if rows.is_empty() {
+            return Ok(());
         }
+        let col = |f: fn(&LoyaltyOrderRow) -> i64| rows.iter().map(f).collect::<Vec<_>>();
+        sqlx::query(
+            "INSERT INTO loyalty_orders (workspace_id, order_id, contact_id, earned, paid_total, kept)
+             SELECT $1, * FROM UNNEST($2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+             ON CONFLICT (workspace_id, order_id) DO UPDATE SET kept = excluded.kept",
+        )
+        .bind(self.ws)
+        .bind(rows.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>())
+        .bind(col(|o| o.contact_id.0))
+        .bind(col(|o| o.earned))
+        .bind(col(|o| o.paid_total))
+        .bind(col(|o| o.kept))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(other)?;
         Ok(())
     }
 

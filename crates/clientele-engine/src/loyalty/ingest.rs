@@ -19,12 +19,14 @@ use super::accounts::Books;
 use super::{active_rules, expiry_of};
 
 /// Apply the loyalty effects of `events` (just appended) at `now`; `projected` are the
-/// orders they touched, as the projection saved them.
+/// orders they touched, as the projection saved them, and `new_orders` those it stored for
+/// the first time (which cannot have earned yet).
 pub async fn on_events(
     tx: &mut dyn WriteTx,
     ws: &Workspace,
     events: &[NewEvent],
     projected: &[OrderState],
+    new_orders: &HashSet<String>,
     now: Micros,
 ) -> StoreResult<()> {
     let order_ids: Vec<String> = events
@@ -58,12 +60,21 @@ pub async fn on_events(
         .filter(|o| wanted.contains(o.order_id.as_str()))
         .cloned()
         .collect();
-    let known: HashMap<String, LoyaltyOrderRow> = tx
-        .loyalty_orders(&order_ids)
-        .await?
-        .into_iter()
-        .map(|o| (o.order_id.clone(), o))
+    // Only an order stored before this batch can have earned: new orders skip the lookup.
+    let stored: Vec<String> = order_ids
+        .iter()
+        .filter(|id| !new_orders.contains(*id))
+        .cloned()
         .collect();
+    let known: HashMap<String, LoyaltyOrderRow> = if stored.is_empty() {
+        HashMap::new()
+    } else {
+        tx.loyalty_orders(&stored)
+            .await?
+            .into_iter()
+            .map(|o| (o.order_id.clone(), o))
+            .collect()
+    };
     if !rules.enabled {
         orders.retain(|o| known.contains_key(&o.order_id));
     }
