@@ -170,6 +170,12 @@ impl Condition {
         !matches!(self, Self::HasTag(_) | Self::LacksTag(_))
     }
 
+    /// Whether a condition reads ladder metrics (the costly part of a [`Subject`]: the
+    /// contact's whole history).
+    pub fn reads_metrics(&self) -> bool {
+        matches!(self, Self::Metric(_))
+    }
+
     /// Whether the contact passes.
     pub fn holds(&self, s: &Subject) -> bool {
         match self {

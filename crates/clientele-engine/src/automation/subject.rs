@@ -19,7 +19,8 @@ pub(crate) async fn conditions_hold(
         return Ok(true);
     }
     let subject = if conditions.iter().any(Condition::needs_more_than_tags) {
-        subject(tx, contact, now).await?
+        let metrics = conditions.iter().any(Condition::reads_metrics);
+        subject(tx, contact, now, metrics).await?
     } else {
         let tags = tx
             .contact_fields(contact)
@@ -34,11 +35,13 @@ pub(crate) async fn conditions_hold(
     Ok(conditions.iter().all(|c| c.holds(&subject)))
 }
 
-/// Everything conditions may read of `contact`, as of now.
+/// Everything conditions may read of `contact`, as of now; its ladder metrics (read from
+/// its whole history) only `with_metrics`.
 pub(crate) async fn subject(
     tx: &mut dyn WriteTx,
     contact: ContactId,
     now: Micros,
+    with_metrics: bool,
 ) -> StoreResult<Subject> {
     let Some(f) = tx.contact_fields(contact).await? else {
         return Ok(Subject::default());
@@ -59,9 +62,13 @@ pub(crate) async fn subject(
     let row = tx.ladder_rows(&[contact]).await?.into_iter().next();
     let rung = row.as_ref().and_then(|r| Rung::parse(&r.rung));
     let status = row.and_then(|r| Status::ALL.into_iter().find(|s| s.name() == r.status));
-    let metrics = crate::ladder::metrics_now(tx, contact, now)
-        .await?
-        .unwrap_or_default();
+    let metrics = if with_metrics {
+        crate::ladder::metrics_now(tx, contact, now)
+            .await?
+            .unwrap_or_default()
+    } else {
+        clientele_ladder::Metrics::default()
+    };
     Ok(Subject {
         tags: f.tags,
         fields,
