@@ -202,7 +202,9 @@ pub async fn reclassify(
     }
     let (version, rules) = active_rules(tx, now).await?;
     // Rules that start when a score crosses a threshold watch every contact re-evaluated.
-    let mut scores = crate::automation::ScoreWatch::load(tx, now).await?;
+    // The automation rules, read once for the score watch and the runs changes start.
+    let care = crate::automation::active_rules_cached(tx, now).await?;
+    let mut scores = crate::automation::ScoreWatch::new(&care);
     let mut changes = 0;
     for chunk in contacts.chunks(BATCH) {
         let subjects = tx.ladder_subjects(chunk).await?;
@@ -254,7 +256,7 @@ pub async fn reclassify(
         tx.save_ladder(&rows, &history).await?;
         // Care starts with the change, in its transaction; after it is saved, so rules'
         // conditions see the new rung and status.
-        crate::automation::on_ladder_changes(tx, &history, now).await?;
+        crate::automation::on_ladder_changes(tx, &history, &care, now).await?;
     }
     if let Some(w) = scores {
         w.enqueue(tx, now).await?;

@@ -49,17 +49,19 @@ pub(super) fn first_step(
     }
 }
 
-/// Enqueue the first step of every enabled rule that `changes` trigger.
+/// Enqueue the first step of every enabled rule of `(version, set)` (the active rules) that
+/// `changes` trigger.
 pub(crate) async fn on_ladder_changes(
     tx: &mut dyn WriteTx,
     changes: &[LadderChangeRow],
+    (version, set): &(i64, Arc<RuleSet>),
     now: Micros,
 ) -> StoreResult<()> {
     let fresh: Vec<&LadderChangeRow> = changes.iter().filter(|c| now - c.at <= FRESH).collect();
     if fresh.is_empty() {
         return Ok(());
     }
-    let (version, set) = active_rules_cached(tx, now).await?;
+    let version = *version;
     let mut steps = Vec::new();
     for c in fresh {
         for rule in set.rules.iter().filter(|r| r.enabled) {
@@ -179,18 +181,17 @@ pub(crate) struct ScoreWatch {
 }
 
 impl ScoreWatch {
-    /// A watch when the active rules have an enabled score trigger.
-    pub(crate) async fn load(tx: &mut dyn WriteTx, now: Micros) -> StoreResult<Option<Self>> {
-        let (version, set) = active_rules_cached(tx, now).await?;
+    /// A watch when the active rules `(version, set)` have an enabled score trigger.
+    pub(crate) fn new((version, set): &(i64, Arc<RuleSet>)) -> Option<Self> {
         let watched = set
             .rules
             .iter()
             .any(|r| r.enabled && matches!(r.trigger, Trigger::ScoreCrossed { .. }));
-        Ok(watched.then(|| Self {
-            version,
-            set,
+        watched.then(|| Self {
+            version: *version,
+            set: set.clone(),
             crossed: Vec::new(),
-        }))
+        })
     }
 
     /// Note the crossings of one contact re-evaluated now, last evaluated at `since`.
