@@ -19,10 +19,15 @@ use serde_json::json;
 const BATCH: usize = 1000;
 
 fn batch(n: u64) -> Vec<serde_json::Value> {
-    (0..BATCH)
+    orders(n, BATCH, 20_000)
+}
+
+/// Batch `n` of `size` paid orders, from customers cycling through `customers` of them.
+fn orders(n: u64, size: usize, customers: usize) -> Vec<serde_json::Value> {
+    (0..size)
         .map(|i| {
             json!({"id": format!("b{n}-{i}"), "kind": "order.paid", "occurred_at": "2026-11-01T10:00:00Z",
-                   "contact": {"external_id": format!("c{}", (n as usize * BATCH + i) % 20_000)},
+                   "contact": {"external_id": format!("c{}", (n as usize * size + i) % customers)},
                    "data": {"order_id": format!("b{n}-{i}"), "total": 4999, "currency": "USD"}})
         })
         .collect()
@@ -48,20 +53,26 @@ async fn workspace(db: &TestDb, name: &str, enabled: bool) -> Workspace {
     ws
 }
 
+/// The programme on and off, each in a database of its own: in a shared SQLite file the WAL
+/// checkpoint, which copies both sides' pages, falls on whichever commit crosses its
+/// threshold, mostly the side writing more.
+async fn sides(backend: Backend) -> [(TestDb, Workspace); 2] {
+    let on = TestDb::new(backend).await;
+    let off = TestDb::new(backend).await;
+    let on_ws = workspace(&on, "on", true).await;
+    let off_ws = workspace(&off, "off", false).await;
+    [(on, on_ws), (off, off_ws)]
+}
+
 fn ingest(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut g = c.benchmark_group("loyalty_ingest");
     g.throughput(Throughput::Elements(BATCH as u64));
     g.sample_size(10);
     for backend in backends() {
-        let (db, on, off) = rt.block_on(async {
-            let db = TestDb::new(backend).await;
-            let on = workspace(&db, "on", true).await;
-            let off = workspace(&db, "off", false).await;
-            (db, on, off)
-        });
+        let sides = rt.block_on(sides(backend));
         let seq = AtomicU64::new(0);
-        for (label, ws) in [("loyalty_on", &on), ("loyalty_off", &off)] {
+        for ((db, ws), label) in sides.iter().zip(["loyalty_on", "loyalty_off"]) {
             g.bench_function(BenchmarkId::new(label, format!("{backend:?}")), |b| {
                 b.iter(|| {
                     let events = batch(seq.fetch_add(1, Ordering::Relaxed));
@@ -166,43 +177,47 @@ fn operations(c: &mut Criterion) {
 /// The same comparison as `ingest`, paired: batches for the two workspaces alternate (the
 /// first of each pair swapping every round), so drift in the machine or the database (a
 /// checkpoint, a growing table) falls on both sides alike; prints the medians and their
-/// ratio. Criterion's own figures above measure one side after the other.
+/// ratio. Criterion's own figures above measure one side after the other. Bulk batches of
+/// 1 000 (an import, a busy shop's queue) and single orders (one call per order paid).
 fn ingest_paired(_c: &mut Criterion) {
-    const ROUNDS: u64 = 40;
     let rt = tokio::runtime::Runtime::new().unwrap();
     for backend in backends() {
-        let (on_ms, off_ms) = rt.block_on(async {
-            let db = TestDb::new(backend).await;
-            let on = workspace(&db, "on", true).await;
-            let off = workspace(&db, "off", false).await;
-            let mut times = [Vec::new(), Vec::new()];
-            for n in 0..ROUNDS + 5 {
-                let pair = if n % 2 == 0 { [0, 1] } else { [1, 0] };
-                for side in pair {
-                    let ws = if side == 0 { &on } else { &off };
-                    let events = batch(n);
-                    let start = std::time::Instant::now();
-                    clientele_engine::ingest(db.store.as_ref(), ws, &events)
-                        .await
-                        .unwrap();
-                    // The first rounds warm caches and make the contacts.
-                    if n >= 5 {
-                        times[side].push(start.elapsed().as_secs_f64() * 1000.0);
-                    }
-                }
-            }
-            let median = |v: &mut Vec<f64>| {
-                v.sort_by(f64::total_cmp);
-                v[v.len() / 2]
-            };
-            let [mut a, mut b] = times;
-            (median(&mut a), median(&mut b))
-        });
-        println!(
-            "loyalty_ingest_paired/{backend:?}: median {on_ms:.1} ms with loyalty, {off_ms:.1} ms without ({:+.0} %), {ROUNDS} pairs of {BATCH} order.paid",
-            (on_ms / off_ms - 1.0) * 100.0
-        );
+        for (rounds, size, customers) in [(40, BATCH, 20_000), (400, 1, 200)] {
+            let (on_ms, off_ms) = rt.block_on(paired(backend, rounds, size, customers));
+            println!(
+                "loyalty_ingest_paired/{backend:?}: median {on_ms:.2} ms with loyalty, {off_ms:.2} ms without ({:+.0} %), {rounds} pairs of {size} order.paid",
+                (on_ms / off_ms - 1.0) * 100.0
+            );
+        }
     }
+}
+
+/// Medians of ingesting `rounds` batches of `size` orders with loyalty on and off, after as
+/// many warm-up rounds again as an eighth of them (caches, first contacts).
+async fn paired(backend: Backend, rounds: u64, size: usize, customers: usize) -> (f64, f64) {
+    let sides = sides(backend).await;
+    let warm = rounds / 8;
+    let mut times = [Vec::new(), Vec::new()];
+    for n in 0..rounds + warm {
+        let pair = if n % 2 == 0 { [0, 1] } else { [1, 0] };
+        for side in pair {
+            let (db, ws) = &sides[side];
+            let events = orders(n, size, customers);
+            let start = std::time::Instant::now();
+            clientele_engine::ingest(db.store.as_ref(), ws, &events)
+                .await
+                .unwrap();
+            if n >= warm {
+                times[side].push(start.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let [mut on, mut off] = times;
+    (median(&mut on), median(&mut off))
 }
 
 criterion_group!(benches, ingest, ingest_paired, operations);

@@ -62,12 +62,22 @@ impl PgStore {
     /// Begin a transaction holding the workspace's write lock until it ends: one writer per
     /// workspace at a time, since ingest reads projections, folds events in and writes them
     /// back, which must not interleave with another batch of the same tenant.
+    ///
+    /// The transaction plans each statement for its own arguments and the tables' current
+    /// sizes (`plan_cache_mode`, for this transaction only). A cached generic plan keeps the
+    /// row counts seen when it was made: one made while a workspace's orders were few went
+    /// on scanning them all and testing each against the batch's keys, and a batch of 1 000
+    /// took 400 ms once there were 40 000 orders (BENCHMARKS.md, loyalty). Planning again
+    /// costs tens of microseconds a statement; a statement sent unnamed instead would also
+    /// cost a round trip.
     pub(crate) async fn lock_workspace(
         &self,
         ws: WorkspaceId,
     ) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
         let mut tx = self.pool.begin().await.map_err(other)?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        sqlx::query(
+            "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), pg_advisory_xact_lock($1)",
+        )
             .bind(ws.0)
             .execute(&mut *tx)
             .await
@@ -110,5 +120,32 @@ impl Store for PgStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Write transactions plan each statement for its arguments; the setting ends with the
+    /// transaction, so the pool's other users keep PostgreSQL's default.
+    #[tokio::test]
+    async fn write_transactions_plan_for_their_arguments() {
+        let url = std::env::var("CLIENTELE_TEST_POSTGRES_URL")
+            .expect("CLIENTELE_TEST_POSTGRES_URL is not set: run the tests with scripts/test");
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .unwrap();
+        let store = PgStore { pool };
+        let show = "SELECT current_setting('plan_cache_mode')";
+        let mut tx = store.lock_workspace(WorkspaceId(1)).await.unwrap();
+        let (mode,): (String,) = sqlx::query_as(show).fetch_one(&mut *tx).await.unwrap();
+        assert_eq!(mode, "force_custom_plan");
+        tx.commit().await.unwrap();
+        // The same (only) connection, after the transaction.
+        let (mode,): (String,) = sqlx::query_as(show).fetch_one(&store.pool).await.unwrap();
+        assert_eq!(mode, "auto");
     }
 }

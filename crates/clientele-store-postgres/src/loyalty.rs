@@ -10,6 +10,7 @@ use clientele_store::{
 
 use crate::write_tx::PgWriteTx;
 use crate::{PgStore, other};
+use clientele_store::StoreError;
 
 /// Rewards, redemptions and ledger entries: SQL shared with the other back end.
 mod catalogue {
@@ -80,6 +81,7 @@ impl LoyaltyWrite for PgWriteTx {
                     next_lot,
                     next_expiry,
                     lots: Vec::new(),
+                    stored: true,
                 },
             )
             .collect();
@@ -116,38 +118,53 @@ impl LoyaltyWrite for PgWriteTx {
         entries: &[LoyaltyEntryRow],
     ) -> StoreResult<()> {
         // One array per column (`UNNEST`): a statement per table whatever the batch, and
-        // far fewer parameters to parse than a multi-row `VALUES`.
-        if !accounts.is_empty() {
-            let col = |f: fn(&LoyaltyAccountRow) -> i64| accounts.iter().map(f).collect::<Vec<_>>();
-            sqlx::query(
+        // far fewer parameters to parse than a multi-row `VALUES`. New rows are inserted
+        // plainly and stored ones updated: an upsert costs twice an insert here, and a
+        // wrongly new row fails on its key rather than overwriting. Updates also filter the
+        // table by `= ANY` of their keys: joined to `UNNEST` alone, the planner hashes every
+        // row of the workspace.
+        let (stored, new): (Vec<&LoyaltyAccountRow>, Vec<_>) =
+            accounts.iter().partition(|a| a.stored);
+        for (rows, sql) in [
+            (
+                new,
                 "INSERT INTO loyalty_accounts (workspace_id, contact_id, balance, debt, next_lot, next_expiry)
-                 SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
-                 ON CONFLICT (workspace_id, contact_id) DO UPDATE SET balance = excluded.balance,
-                     debt = excluded.debt, next_lot = excluded.next_lot, next_expiry = excluded.next_expiry",
-            )
-            .bind(self.ws)
-            .bind(col(|a| a.contact_id.0))
-            .bind(col(|a| a.balance))
-            .bind(col(|a| a.debt))
-            .bind(col(|a| a.next_lot))
-            .bind(accounts.iter().map(|a| a.next_expiry).collect::<Vec<_>>())
-            .execute(&mut *self.tx)
-            .await
-            .map_err(other)?;
+                 SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])",
+            ),
+            (
+                stored,
+                "UPDATE loyalty_accounts a SET balance = u.b, debt = u.d, next_lot = u.n, next_expiry = u.e
+                 FROM UNNEST($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[]) AS u(c, b, d, n, e)
+                 WHERE a.workspace_id = $1 AND a.contact_id = ANY($2) AND a.contact_id = u.c",
+            ),
+        ] {
+            if rows.is_empty() {
+                continue;
+            }
+            let col = |f: fn(&LoyaltyAccountRow) -> i64| rows.iter().map(|a| f(a)).collect::<Vec<_>>();
+            let done = sqlx::query(sql)
+                .bind(self.ws)
+                .bind(col(|a| a.contact_id.0))
+                .bind(col(|a| a.balance))
+                .bind(col(|a| a.debt))
+                .bind(col(|a| a.next_lot))
+                .bind(rows.iter().map(|a| a.next_expiry).collect::<Vec<_>>())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(other)?;
+            all_written(done, rows.len(), "loyalty account")?;
         }
-        let lots: Vec<(ContactId, &LotRow)> = accounts
+        let (stored, new): (Vec<(ContactId, &LotRow)>, Vec<_>) = accounts
             .iter()
             .flat_map(|a| a.lots.iter().map(move |l| (a.contact_id, l)))
-            .collect();
-        if !lots.is_empty() {
-            let col = |f: fn(&(ContactId, &LotRow)) -> i64| lots.iter().map(f).collect::<Vec<_>>();
+            .partition(|(_, l)| l.stored);
+        if !new.is_empty() {
+            let col = |f: fn(&(ContactId, &LotRow)) -> i64| new.iter().map(f).collect::<Vec<_>>();
             sqlx::query(
                 "INSERT INTO loyalty_lots (workspace_id, contact_id, lot_no, points, remaining, expired,
                      earned_at, expires_at, order_id)
                  SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[],
-                     $6::bigint[], $7::bigint[], $8::bigint[], $9::text[])
-                 ON CONFLICT (workspace_id, contact_id, lot_no) DO UPDATE SET remaining = excluded.remaining,
-                     expired = excluded.expired",
+                     $6::bigint[], $7::bigint[], $8::bigint[], $9::text[])",
             )
             .bind(self.ws)
             .bind(col(|(c, _)| c.0))
@@ -157,10 +174,29 @@ impl LoyaltyWrite for PgWriteTx {
             .bind(col(|(_, l)| l.expired))
             .bind(col(|(_, l)| l.earned_at))
             .bind(col(|(_, l)| l.expires_at))
-            .bind(lots.iter().map(|(_, l)| l.order_id.clone()).collect::<Vec<_>>())
+            .bind(new.iter().map(|(_, l)| l.order_id.clone()).collect::<Vec<_>>())
             .execute(&mut *self.tx)
             .await
             .map_err(other)?;
+        }
+        if !stored.is_empty() {
+            let col =
+                |f: fn(&(ContactId, &LotRow)) -> i64| stored.iter().map(f).collect::<Vec<_>>();
+            let done = sqlx::query(
+                "UPDATE loyalty_lots l SET remaining = u.r, expired = u.x
+                 FROM UNNEST($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u(c, n, r, x)
+                 WHERE l.workspace_id = $1 AND l.contact_id = ANY($2) AND l.contact_id = u.c
+                     AND l.lot_no = u.n",
+            )
+                        .bind(self.ws)
+            .bind(col(|(c, _)| c.0))
+            .bind(col(|(_, l)| l.lot_no))
+            .bind(col(|(_, l)| l.remaining))
+            .bind(col(|(_, l)| l.expired))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(other)?;
+            all_written(done, stored.len(), "loyalty lot")?;
         }
         if !entries.is_empty() {
             let col = |f: fn(&LoyaltyEntryRow) -> i64| entries.iter().map(f).collect::<Vec<_>>();
@@ -208,29 +244,42 @@ impl LoyaltyWrite for PgWriteTx {
                 earned,
                 paid_total,
                 kept,
+                stored: true,
             })
             .collect())
     }
 
     async fn save_loyalty_orders(&mut self, rows: &[LoyaltyOrderRow]) -> StoreResult<()> {
-        if rows.is_empty() {
-            return Ok(());
+        let (stored, new): (Vec<&LoyaltyOrderRow>, Vec<_>) = rows.iter().partition(|o| o.stored);
+        if !new.is_empty() {
+            let col = |f: fn(&LoyaltyOrderRow) -> i64| new.iter().map(|o| f(o)).collect::<Vec<_>>();
+            sqlx::query(
+                "INSERT INTO loyalty_orders (workspace_id, order_id, contact_id, earned, paid_total, kept)
+                 SELECT $1, * FROM UNNEST($2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])",
+            )
+            .bind(self.ws)
+            .bind(new.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>())
+            .bind(col(|o| o.contact_id.0))
+            .bind(col(|o| o.earned))
+            .bind(col(|o| o.paid_total))
+            .bind(col(|o| o.kept))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(other)?;
         }
-        let col = |f: fn(&LoyaltyOrderRow) -> i64| rows.iter().map(f).collect::<Vec<_>>();
-        sqlx::query(
-            "INSERT INTO loyalty_orders (workspace_id, order_id, contact_id, earned, paid_total, kept)
-             SELECT $1, * FROM UNNEST($2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
-             ON CONFLICT (workspace_id, order_id) DO UPDATE SET kept = excluded.kept",
-        )
-        .bind(self.ws)
-        .bind(rows.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>())
-        .bind(col(|o| o.contact_id.0))
-        .bind(col(|o| o.earned))
-        .bind(col(|o| o.paid_total))
-        .bind(col(|o| o.kept))
-        .execute(&mut *self.tx)
-        .await
-        .map_err(other)?;
+        if !stored.is_empty() {
+            let done = sqlx::query(
+                "UPDATE loyalty_orders o SET kept = u.k FROM UNNEST($2::text[], $3::bigint[]) AS u(id, k)
+                 WHERE o.workspace_id = $1 AND o.order_id = ANY($2) AND o.order_id = u.id",
+            )
+                        .bind(self.ws)
+            .bind(stored.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>())
+            .bind(stored.iter().map(|o| o.kept).collect::<Vec<_>>())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(other)?;
+            all_written(done, stored.len(), "loyalty order")?;
+        }
         Ok(())
     }
 
@@ -284,6 +333,17 @@ impl LoyaltyWrite for PgWriteTx {
     }
 }
 
+/// An update that missed a row it was told exists would lose a change: fail instead.
+fn all_written(done: sqlx::postgres::PgQueryResult, rows: usize, what: &str) -> StoreResult<()> {
+    if done.rows_affected() == rows as u64 {
+        return Ok(());
+    }
+    Err(StoreError::Other(anyhow::anyhow!(
+        "{what}: {} of {rows} stored rows updated",
+        done.rows_affected()
+    )))
+}
+
 fn lot_row(
     (lot_no, points, remaining, expired, earned_at, expires_at, order_id): PackedLot,
 ) -> LotRow {
@@ -295,6 +355,7 @@ fn lot_row(
         earned_at,
         expires_at,
         order_id,
+        stored: true,
     }
 }
 
@@ -322,6 +383,7 @@ impl LoyaltyReader for PgStore {
                 next_lot,
                 next_expiry,
                 lots: Vec::new(),
+                stored: true,
             }),
         )
     }

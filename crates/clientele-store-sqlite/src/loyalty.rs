@@ -97,76 +97,61 @@ impl LoyaltyWrite for SqliteWriteTx {
         accounts: &[LoyaltyAccountRow],
         entries: &[LoyaltyEntryRow],
     ) -> StoreResult<()> {
-        let rows: Vec<_> = accounts
-            .iter()
-            .map(|a| (a.contact_id.0, a.balance, a.debt, a.next_lot, a.next_expiry))
-            .collect();
-        self.write_packed(
-            "INSERT INTO loyalty_accounts (workspace_id, contact_id, balance, debt, next_lot, next_expiry)
-             SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each($2)
-             WHERE true
-             ON CONFLICT (workspace_id, contact_id) DO UPDATE SET balance = excluded.balance,
-                 debt = excluded.debt, next_lot = excluded.next_lot, next_expiry = excluded.next_expiry",
-            &rows,
+        // Bound multi-row VALUES: `json_each` over the same rows re-parses each row's array
+        // once per column, which took three times as long (BENCHMARKS.md, loyalty).
+        self.insert_rows(
+            "INSERT INTO loyalty_accounts (workspace_id, contact_id, balance, debt, next_lot, next_expiry) ",
+            accounts,
+            " ON CONFLICT (workspace_id, contact_id) DO UPDATE SET balance = excluded.balance,
+             debt = excluded.debt, next_lot = excluded.next_lot, next_expiry = excluded.next_expiry",
+            |b, a| {
+                b.push_bind(a.contact_id.0)
+                    .push_bind(a.balance)
+                    .push_bind(a.debt)
+                    .push_bind(a.next_lot)
+                    .push_bind(a.next_expiry);
+            },
         )
         .await?;
-        let lots: Vec<_> = accounts
+        let lots: Vec<(ContactId, &LotRow)> = accounts
             .iter()
-            .flat_map(|a| {
-                a.lots.iter().map(move |l| {
-                    let order = l.order_id.as_deref();
-                    let (points, remaining, expired) = (l.points, l.remaining, l.expired);
-                    (
-                        a.contact_id.0,
-                        l.lot_no,
-                        points,
-                        remaining,
-                        expired,
-                        l.earned_at,
-                        l.expires_at,
-                        order,
-                    )
-                })
-            })
+            .flat_map(|a| a.lots.iter().map(move |l| (a.contact_id, l)))
             .collect();
-        self.write_packed(
+        self.insert_rows(
             "INSERT INTO loyalty_lots (workspace_id, contact_id, lot_no, points, remaining, expired,
-                 earned_at, expires_at, order_id)
-             SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-                 value ->> 6, value ->> 7 FROM json_each($2)
-             WHERE true
-             ON CONFLICT (workspace_id, contact_id, lot_no) DO UPDATE SET remaining = excluded.remaining,
-                 expired = excluded.expired",
+             earned_at, expires_at, order_id) ",
             &lots,
+            " ON CONFLICT (workspace_id, contact_id, lot_no) DO UPDATE SET remaining = excluded.remaining,
+             expired = excluded.expired",
+            |b, (c, l)| {
+                b.push_bind(c.0)
+                    .push_bind(l.lot_no)
+                    .push_bind(l.points)
+                    .push_bind(l.remaining)
+                    .push_bind(l.expired)
+                    .push_bind(l.earned_at)
+                    .push_bind(l.expires_at)
+                    .push_bind(l.order_id.as_deref());
+            },
         )
         .await?;
-        let rows: Vec<_> = entries
-            .iter()
-            .map(|e| {
-                let (kind, reason) = (e.kind.as_str(), e.reason.as_str());
-                let (ref_kind, ref_id) = (e.ref_kind.as_str(), e.ref_id.as_str());
-                let (balance, debt) = (e.balance_after, e.debt_after);
-                (
-                    e.contact_id.0,
-                    kind,
-                    e.points,
-                    e.at,
-                    reason,
-                    ref_kind,
-                    ref_id,
-                    balance,
-                    debt,
-                )
-            })
-            .collect();
         // Entries keep their input order: ids ascend in commit order.
-        self.write_packed(
+        self.insert_rows(
             "INSERT INTO loyalty_entries (workspace_id, contact_id, kind, points, at, reason, ref_kind,
-                 ref_id, balance_after, debt_after)
-             SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
-                 value ->> 5, value ->> 6, value ->> 7, value ->> 8
-             FROM json_each($2) ORDER BY key",
-            &rows,
+             ref_id, balance_after, debt_after) ",
+            entries,
+            "",
+            |b, e| {
+                b.push_bind(e.contact_id.0)
+                    .push_bind(e.kind.as_str())
+                    .push_bind(e.points)
+                    .push_bind(e.at)
+                    .push_bind(e.reason.as_str())
+                    .push_bind(e.ref_kind.as_str())
+                    .push_bind(e.ref_id.as_str())
+                    .push_bind(e.balance_after)
+                    .push_bind(e.debt_after);
+            },
         )
         .await
     }
@@ -182,24 +167,17 @@ impl LoyaltyWrite for SqliteWriteTx {
     }
 
     async fn save_loyalty_orders(&mut self, rows: &[LoyaltyOrderRow]) -> StoreResult<()> {
-        let rows: Vec<_> = rows
-            .iter()
-            .map(|o| {
-                (
-                    o.order_id.as_str(),
-                    o.contact_id.0,
-                    o.earned,
-                    o.paid_total,
-                    o.kept,
-                )
-            })
-            .collect();
-        self.write_packed(
-            "INSERT INTO loyalty_orders (workspace_id, order_id, contact_id, earned, paid_total, kept)
-             SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each($2)
-             WHERE true
-             ON CONFLICT (workspace_id, order_id) DO UPDATE SET kept = excluded.kept",
-            &rows,
+        self.insert_rows(
+            "INSERT INTO loyalty_orders (workspace_id, order_id, contact_id, earned, paid_total, kept) ",
+            rows,
+            " ON CONFLICT (workspace_id, order_id) DO UPDATE SET kept = excluded.kept",
+            |b, o| {
+                b.push_bind(o.order_id.as_str())
+                    .push_bind(o.contact_id.0)
+                    .push_bind(o.earned)
+                    .push_bind(o.paid_total)
+                    .push_bind(o.kept);
+            },
         )
         .await
     }
@@ -266,6 +244,7 @@ fn lot_row(
         earned_at,
         expires_at,
         order_id,
+        stored: true,
     }
 }
 
@@ -293,6 +272,7 @@ impl LoyaltyReader for SqliteStore {
                 next_lot,
                 next_expiry,
                 lots: Vec::new(),
+                stored: true,
             }),
         )
     }

@@ -11,6 +11,7 @@ use clientele_core::order::{OrderState, ProjectionInput};
 use clientele_core::time::Micros;
 use clientele_core::{ContactId, WorkspaceId};
 use clientele_store::{NewEvent, StoreError, StoreResult, WriteTx};
+use sqlx::query_builder::Separated;
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 
 use crate::other;
@@ -85,6 +86,28 @@ impl SqliteWriteTx {
             .execute(&mut *self.tx)
             .await
             .map_err(other)?;
+        Ok(())
+    }
+
+    /// Insert `rows` as bound multi-row `VALUES`, `ROW_CHUNK` rows a statement, in their
+    /// order: `head` names the table and columns (the workspace id first, bound here), `tail`
+    /// may add an `ON CONFLICT` clause, and `bind` pushes the rest of one row.
+    pub(crate) async fn insert_rows<T>(
+        &mut self,
+        head: &'static str,
+        rows: &[T],
+        tail: &'static str,
+        mut bind: impl FnMut(&mut Separated<'_, Sqlite, &'static str>, &T),
+    ) -> StoreResult<()> {
+        for chunk in rows.chunks(ROW_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(head);
+            q.push_values(chunk, |mut b, row| {
+                b.push_bind(self.ws);
+                bind(&mut b, row);
+            });
+            q.push(tail);
+            q.build().execute(&mut *self.tx).await.map_err(other)?;
+        }
         Ok(())
     }
 
@@ -387,13 +410,12 @@ impl WriteTx for SqliteWriteTx {
     }
 
     async fn insert_events(&mut self, events: &[NewEvent]) -> StoreResult<()> {
-        for chunk in events.chunks(ROW_CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO events (workspace_id, client_id, kind, occurred_at, received_at, contact_id, recipient_id, account_id, order_id, amount, detail, data, body_hash) ",
-            );
-            q.push_values(chunk, |mut b, e| {
-                b.push_bind(self.ws)
-                    .push_bind(e.client_id.clone())
+        self.insert_rows(
+            "INSERT INTO events (workspace_id, client_id, kind, occurred_at, received_at, contact_id, recipient_id, account_id, order_id, amount, detail, data, body_hash) ",
+            events,
+            "",
+            |b, e| {
+                b.push_bind(e.client_id.clone())
                     .push_bind(e.kind)
                     .push_bind(e.occurred_at)
                     .push_bind(e.received_at)
@@ -405,10 +427,9 @@ impl WriteTx for SqliteWriteTx {
                     .push_bind(e.detail.clone())
                     .push_bind(e.data.clone())
                     .push_bind(e.body_hash.to_vec());
-            });
-            q.build().execute(&mut *self.tx).await.map_err(other)?;
-        }
-        Ok(())
+            },
+        )
+        .await
     }
 
     async fn load_orders(&mut self, order_ids: &[String]) -> StoreResult<Vec<OrderState>> {
@@ -441,15 +462,15 @@ impl WriteTx for SqliteWriteTx {
     }
 
     async fn save_orders(&mut self, orders: &[OrderState]) -> StoreResult<()> {
-        for chunk in orders.chunks(ROW_CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(concat!(
-                "INSERT INTO orders (workspace_id, ",
-                order_columns!(),
-                ") "
-            ));
-            q.push_values(chunk, |mut b, o| {
-                b.push_bind(self.ws)
-                    .push_bind(o.order_id.clone())
+        self.insert_rows(
+            concat!("INSERT INTO orders (workspace_id, ", order_columns!(), ") "),
+            orders,
+            " ON CONFLICT (workspace_id, order_id) DO UPDATE SET contact_id = excluded.contact_id,
+             recipient_id = excluded.recipient_id, account_id = excluded.account_id, total = excluded.total,
+             refunded = excluded.refunded, fully_refunded = excluded.fully_refunded, placed_at = excluded.placed_at,
+             paid_at = excluded.paid_at, cancelled_at = excluded.cancelled_at",
+            |b, o| {
+                b.push_bind(o.order_id.clone())
                     .push_bind(o.contact_id.0)
                     .push_bind(o.recipient_id.map(|c| c.0))
                     .push_bind(o.account_id.map(|c| c.0))
@@ -459,16 +480,9 @@ impl WriteTx for SqliteWriteTx {
                     .push_bind(o.placed_at)
                     .push_bind(o.paid_at)
                     .push_bind(o.cancelled_at);
-            });
-            q.push(
-                " ON CONFLICT (workspace_id, order_id) DO UPDATE SET contact_id = excluded.contact_id,
-                 recipient_id = excluded.recipient_id, account_id = excluded.account_id, total = excluded.total,
-                 refunded = excluded.refunded, fully_refunded = excluded.fully_refunded, placed_at = excluded.placed_at,
-                 paid_at = excluded.paid_at, cancelled_at = excluded.cancelled_at",
-            );
-            q.build().execute(&mut *self.tx).await.map_err(other)?;
-        }
-        Ok(())
+            },
+        )
+        .await
     }
 
     async fn load_metrics(
@@ -514,30 +528,23 @@ impl WriteTx for SqliteWriteTx {
     }
 
     async fn save_metrics(&mut self, rows: &[(ContactId, StoredMetrics)]) -> StoreResult<()> {
-        for chunk in rows.chunks(ROW_CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(concat!(
-                "INSERT INTO contact_metrics (workspace_id, ",
-                metrics_columns!(),
-                ") "
-            ));
-            q.push_values(chunk, |mut b, (c, m)| {
-                b.push_bind(self.ws)
-                    .push_bind(c.0)
+        self.insert_rows(
+            concat!("INSERT INTO contact_metrics (workspace_id, ", metrics_columns!(), ") "),
+            rows,
+            " ON CONFLICT (workspace_id, contact_id) DO UPDATE SET paid_orders = excluded.paid_orders,
+             revenue = excluded.revenue, first_order_at = excluded.first_order_at, last_order_at = excluded.last_order_at,
+             last_engaged_at = excluded.last_engaged_at, interactions = excluded.interactions",
+            |b, (c, m)| {
+                b.push_bind(c.0)
                     .push_bind(m.paid_orders)
                     .push_bind(m.revenue)
                     .push_bind(m.first_order_at)
                     .push_bind(m.last_order_at)
                     .push_bind(m.last_engaged_at)
                     .push_bind(m.interactions);
-            });
-            q.push(
-                " ON CONFLICT (workspace_id, contact_id) DO UPDATE SET paid_orders = excluded.paid_orders,
-                 revenue = excluded.revenue, first_order_at = excluded.first_order_at, last_order_at = excluded.last_order_at,
-                 last_engaged_at = excluded.last_engaged_at, interactions = excluded.interactions",
-            );
-            q.build().execute(&mut *self.tx).await.map_err(other)?;
-        }
-        Ok(())
+            },
+        )
+        .await
     }
 
     async fn delete_metrics(&mut self, contact: ContactId) -> StoreResult<()> {

@@ -28,6 +28,10 @@ pub struct LotRow {
     pub expires_at: Micros,
     /// The order that earned it.
     pub order_id: Option<String>,
+    /// Whether the row exists in the store (read from it, or changed after reading), so a
+    /// write updates it; a new one is inserted. PostgreSQL's upsert costs twice its insert.
+    #[serde(default = "stored")]
+    pub stored: bool,
 }
 
 /// A contact's loyalty account; `lots` holds the lots that can still change (reads) or
@@ -47,6 +51,9 @@ pub struct LoyaltyAccountRow {
     /// Lots.
     #[serde(default)]
     pub lots: Vec<LotRow>,
+    /// Whether the row exists in the store (see [`LotRow::stored`]).
+    #[serde(default = "stored")]
+    pub stored: bool,
 }
 
 /// One immutable ledger entry.
@@ -87,6 +94,14 @@ pub struct LoyaltyOrderRow {
     pub paid_total: i64,
     /// Points it keeps after reversals.
     pub kept: i64,
+    /// Whether the row exists in the store (see [`LotRow::stored`]).
+    #[serde(default = "stored")]
+    pub stored: bool,
+}
+
+/// Rows decoded from the store exist in it.
+fn stored() -> bool {
+    true
 }
 
 /// A redemption, found again by its idempotency key.

@@ -15,6 +15,9 @@ pub(crate) struct Books {
     entries: Vec<LoyaltyEntryRow>,
     /// Accounts to write back even without a change (a stale next expiry).
     rewrite: Vec<ContactId>,
+    /// Accounts that exist in the store, with the highest lot number stored: lots above it
+    /// are new.
+    stored: HashMap<ContactId, i64>,
 }
 
 impl Books {
@@ -34,6 +37,7 @@ impl Books {
         now: Micros,
     ) -> StoreResult<Self> {
         let mut accounts: HashMap<ContactId, Account> = HashMap::new();
+        let mut stored: HashMap<ContactId, i64> = HashMap::new();
         let mut complete: Vec<ContactId> = full.to_vec();
         let full_set: std::collections::HashSet<ContactId> = full.iter().copied().collect();
         let earning: Vec<ContactId> = earning
@@ -47,6 +51,7 @@ impl Books {
             tx.loyalty_accounts(&earning, false).await?
         };
         for row in bare {
+            stored.insert(row.contact_id, row.next_lot);
             if row.next_expiry.is_some_and(|e| e <= now) {
                 // Lots are due: expiring them needs them.
                 complete.push(row.contact_id);
@@ -65,6 +70,12 @@ impl Books {
             tx.loyalty_accounts(&complete, true).await?
         };
         for row in loaded {
+            let last = row
+                .lots
+                .iter()
+                .map(|l| l.lot_no)
+                .fold(row.next_lot, i64::max);
+            stored.insert(row.contact_id, last);
             let (id, a) = account(row);
             accounts.insert(id, a);
         }
@@ -75,6 +86,7 @@ impl Books {
             accounts,
             entries: Vec::new(),
             rewrite: Vec::new(),
+            stored,
         })
     }
 
@@ -126,6 +138,7 @@ impl Books {
             .iter()
             .map(|id| {
                 let a = &self.accounts[id];
+                let last_stored = self.stored.get(id).copied();
                 LoyaltyAccountRow {
                     contact_id: *id,
                     balance: a.balance,
@@ -136,8 +149,9 @@ impl Books {
                         .lots
                         .iter()
                         .filter(|l| a.touched.contains(&l.no))
-                        .map(lot_row)
+                        .map(|l| lot_row(l, last_stored.is_some_and(|n| l.no <= n)))
                         .collect(),
+                    stored: last_stored.is_some(),
                 }
             })
             .collect();
@@ -169,7 +183,7 @@ fn lot(r: LotRow) -> Lot {
     }
 }
 
-fn lot_row(l: &Lot) -> LotRow {
+fn lot_row(l: &Lot, stored: bool) -> LotRow {
     LotRow {
         lot_no: l.no,
         points: l.points,
@@ -178,5 +192,6 @@ fn lot_row(l: &Lot) -> LotRow {
         earned_at: l.earned_at,
         expires_at: l.expires_at,
         order_id: l.order_id.clone(),
+        stored,
     }
 }

@@ -121,6 +121,7 @@ pub async fn on_events(
                     earned: points.max(0),
                     paid_total: order.total,
                     kept: points.max(0),
+                    stored: false,
                 });
             }
             Some(row) => {
