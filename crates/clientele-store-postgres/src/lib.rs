@@ -148,4 +148,87 @@ mod tests {
         let (mode,): (String,) = sqlx::query_as(show).fetch_one(&store.pool).await.unwrap();
         assert_eq!(mode, "auto");
     }
+
+    type EntryRow = (
+        i64,
+        i64,
+        i64,
+        String,
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+    );
+
+    /// Migration 0013 re-keys the ledger entries by (workspace, contact, id): a database
+    /// upgraded through it keeps every entry, and new entries still take the next id.
+    #[tokio::test]
+    async fn upgrading_through_0013_keeps_the_ledger_entries() {
+        let admin_url = std::env::var("CLIENTELE_TEST_POSTGRES_URL")
+            .expect("CLIENTELE_TEST_POSTGRES_URL is not set: run the tests with scripts/test");
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&admin_url)
+            .await
+            .unwrap();
+        let name = format!("clientele_0013_{}", std::process::id());
+        let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        let drop = || sqlx::query(sqlx::AssertSqlSafe(drop.clone()));
+        drop().execute(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let (base, _) = admin_url.rsplit_once('/').unwrap();
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&format!("{base}/{name}"))
+            .await
+            .unwrap();
+        MIGRATOR.run_to(12, &pool).await.unwrap();
+        for (contact, kind, points, balance) in [
+            (1, "earn", 49, 49),
+            (1, "redeem", -20, 29),
+            (2, "adjust", 5, 5),
+        ] {
+            sqlx::query(
+                "INSERT INTO loyalty_entries (workspace_id, contact_id, kind, points, at, reason,
+                 ref_kind, ref_id, balance_after, debt_after) VALUES (1, $1, $2, $3, 100, 'why',
+                 'order', 'o-1', $4, 0)",
+            )
+            .bind(contact)
+            .bind(kind)
+            .bind(points)
+            .bind(balance)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        let all = "SELECT * FROM loyalty_entries ORDER BY id";
+        let before: Vec<EntryRow> = sqlx::query_as(all).fetch_all(&pool).await.unwrap();
+        MIGRATOR.run(&pool).await.unwrap();
+        let after: Vec<EntryRow> = sqlx::query_as(all).fetch_all(&pool).await.unwrap();
+        assert_eq!(after, before);
+        let (key,): (String,) = sqlx::query_as(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'loyalty_entries_pkey'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(key, "PRIMARY KEY (workspace_id, contact_id, id)");
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO loyalty_entries (workspace_id, contact_id, kind, points, at, reason,
+             ref_kind, ref_id, balance_after, debt_after) VALUES (1, 2, 'earn', 3, 1, '', '', '', 8, 0)
+             RETURNING id",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(id, before.last().unwrap().0 + 1);
+        pool.close().await;
+        drop().execute(&admin).await.unwrap();
+    }
 }

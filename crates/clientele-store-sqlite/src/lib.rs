@@ -113,3 +113,93 @@ impl Store for SqliteStore {
         self.pool.close().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type EntryRow = (
+        i64,
+        i64,
+        i64,
+        String,
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+    );
+
+    /// Migration 0013 rebuilds the ledger entries' table: a database upgraded through it
+    /// keeps every entry with its id, and the rebuilt table still refuses an unknown kind.
+    #[tokio::test]
+    async fn upgrading_through_0013_keeps_the_ledger_entries() {
+        let path = std::env::temp_dir().join(format!("clientele-0013-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let store = SqliteStore::connect(&format!("sqlite:{}", path.display()))
+            .await
+            .unwrap();
+        MIGRATOR.run_to(12, &store.pool).await.unwrap();
+        for (id, contact, kind, points, balance) in [
+            (7, 1, "earn", 49, 49),
+            (9, 1, "redeem", -20, 29),
+            (12, 2, "adjust", 5, 5),
+            (15, 1, "expire", -29, 0),
+        ] {
+            sqlx::query(
+                "INSERT INTO loyalty_entries (id, workspace_id, contact_id, kind, points, at, reason,
+                 ref_kind, ref_id, balance_after, debt_after) VALUES ($1, 1, $2, $3, $4, 100, 'why',
+                 'order', 'o-1', $5, 0)",
+            )
+            .bind(id)
+            .bind(contact)
+            .bind(kind)
+            .bind(points)
+            .bind(balance)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        }
+        let all = "SELECT * FROM loyalty_entries ORDER BY id";
+        let table = "SELECT sql FROM sqlite_master WHERE name = 'loyalty_entries'";
+        let before: Vec<EntryRow> = sqlx::query_as(all).fetch_all(&store.pool).await.unwrap();
+        let (old,): (String,) = sqlx::query_as(table).fetch_one(&store.pool).await.unwrap();
+        MIGRATOR.run(&store.pool).await.unwrap();
+        let after: Vec<EntryRow> = sqlx::query_as(all).fetch_all(&store.pool).await.unwrap();
+        let (new,): (String,) = sqlx::query_as(table).fetch_one(&store.pool).await.unwrap();
+        assert!(old.contains("kind IN ("), "{old}");
+        assert!(new.contains("kind = 'earn' OR"), "{new}");
+        assert_eq!(after, before);
+        let (index,): (String,) =
+            sqlx::query_as("SELECT sql FROM sqlite_master WHERE name = 'loyalty_entries_contact'")
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+        assert!(index.contains("(workspace_id, contact_id, id)"), "{index}");
+        let bad = sqlx::query(
+            "INSERT INTO loyalty_entries (workspace_id, contact_id, kind, points, at, reason,
+             ref_kind, ref_id, balance_after, debt_after) VALUES (1, 1, 'gift', 1, 1, '', '', '', 1, 0)",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap_err();
+        assert!(bad.to_string().contains("CHECK constraint failed"), "{bad}");
+        // New entries still take the next id.
+        sqlx::query(
+            "INSERT INTO loyalty_entries (workspace_id, contact_id, kind, points, at, reason,
+             ref_kind, ref_id, balance_after, debt_after) VALUES (1, 2, 'earn', 3, 1, '', '', '', 8, 0)",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let (last,): (i64,) = sqlx::query_as("SELECT MAX(id) FROM loyalty_entries")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(last, 16);
+        store.pool.close().await;
+        let _ = std::fs::remove_file(&path);
+    }
+}
