@@ -11,32 +11,26 @@ macro_rules! claim_lock {
     };
 }
 
-/// New outbox rows as one JSON array (`json_each`); a key already there is left alone.
+/// New outbox rows, pending; a key already there is left alone.
 async fn enqueue_rows(tx: &mut Tx, steps: &[OutboxRow]) -> StoreResult<()> {
-    let rows: Vec<_> = steps
-        .iter()
-        .map(|s| {
-            (
-                &s.key,
-                s.contact_id.0,
-                &s.rule,
-                s.rule_version,
-                s.step,
-                &s.occurrence,
-                &s.context,
-                s.due_at,
-                s.created_at,
-            )
-        })
-        .collect();
-    tx.write_packed(
+    tx.insert_rows(
         "INSERT INTO outbox (workspace_id, key, contact_id, rule, rule_version, step, occurrence,
-             context, due_at, status, attempts, created_at)
-         SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-             value ->> 6, value ->> 7, 'pending', 0, value ->> 8 FROM json_each($2)
-         WHERE true
-         ON CONFLICT (workspace_id, key) DO NOTHING",
-        &rows,
+             context, due_at, created_at, status, attempts) ",
+        steps,
+        " ON CONFLICT (workspace_id, key) DO NOTHING",
+        |b, s| {
+            b.push_bind(s.key.as_str())
+                .push_bind(s.contact_id.0)
+                .push_bind(s.rule.as_str())
+                .push_bind(s.rule_version)
+                .push_bind(s.step)
+                .push_bind(s.occurrence.as_str())
+                .push_bind(s.context.as_str())
+                .push_bind(s.due_at)
+                .push_bind(s.created_at)
+                .push_bind("pending")
+                .push_bind(0_i64);
+        },
     )
     .await
 }

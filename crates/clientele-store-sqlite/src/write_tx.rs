@@ -68,27 +68,6 @@ impl SqliteWriteTx {
         }
     }
 
-    /// [`packed`] inside this transaction.
-    /// Run a write whose rows travel as one JSON array in `$2` (read with `json_each`):
-    /// SQLite parses it in one pass, far cheaper than thousands of bound parameters.
-    pub(crate) async fn write_packed<R: serde::Serialize>(
-        &mut self,
-        sql: &'static str,
-        rows: &[R],
-    ) -> StoreResult<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let json = serde_json::to_string(rows).map_err(rows::json)?;
-        sqlx::query(sql)
-            .bind(self.ws)
-            .bind(json)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(other)?;
-        Ok(())
-    }
-
     /// Insert `rows` as bound multi-row `VALUES`, `ROW_CHUNK` rows a statement, in their
     /// order: `head` names the table and columns (the workspace id first, bound here), `tail`
     /// may add an `ON CONFLICT` clause, and `bind` pushes the rest of one row.
@@ -111,6 +90,7 @@ impl SqliteWriteTx {
         Ok(())
     }
 
+    /// [`packed`] inside this transaction.
     pub(crate) async fn packed<K: serde::Serialize + Sync, R: serde::de::DeserializeOwned>(
         &mut self,
         sql: &'static str,
