@@ -127,18 +127,28 @@ impl Store for PgStore {
 mod tests {
     use super::*;
 
+    /// The test server's URL (`scripts/test` starts it).
+    fn server_url() -> String {
+        std::env::var("CLIENTELE_TEST_POSTGRES_URL")
+            .expect("CLIENTELE_TEST_POSTGRES_URL is not set: run the tests with scripts/test")
+    }
+
+    /// A pool of one connection, so consecutive statements share a session.
+    async fn one_connection(url: &str) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .unwrap()
+    }
+
     /// Write transactions plan each statement for its arguments; the setting ends with the
     /// transaction, so the pool's other users keep PostgreSQL's default.
     #[tokio::test]
     async fn write_transactions_plan_for_their_arguments() {
-        let url = std::env::var("CLIENTELE_TEST_POSTGRES_URL")
-            .expect("CLIENTELE_TEST_POSTGRES_URL is not set: run the tests with scripts/test");
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&url)
-            .await
-            .unwrap();
-        let store = PgStore { pool };
+        let store = PgStore {
+            pool: one_connection(&server_url()).await,
+        };
         let show = "SELECT current_setting('plan_cache_mode')";
         let mut tx = store.lock_workspace(WorkspaceId(1)).await.unwrap();
         let (mode,): (String,) = sqlx::query_as(show).fetch_one(&mut *tx).await.unwrap();
@@ -167,13 +177,8 @@ mod tests {
     /// upgraded through it keeps every entry, and new entries still take the next id.
     #[tokio::test]
     async fn upgrading_through_0013_keeps_the_ledger_entries() {
-        let admin_url = std::env::var("CLIENTELE_TEST_POSTGRES_URL")
-            .expect("CLIENTELE_TEST_POSTGRES_URL is not set: run the tests with scripts/test");
-        let admin = PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&admin_url)
-            .await
-            .unwrap();
+        let admin_url = server_url();
+        let admin = one_connection(&admin_url).await;
         let name = format!("clientele_0013_{}", std::process::id());
         let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
         let drop = || sqlx::query(sqlx::AssertSqlSafe(drop.clone()));
@@ -183,11 +188,7 @@ mod tests {
             .await
             .unwrap();
         let (base, _) = admin_url.rsplit_once('/').unwrap();
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&format!("{base}/{name}"))
-            .await
-            .unwrap();
+        let pool = one_connection(&format!("{base}/{name}")).await;
         MIGRATOR.run_to(12, &pool).await.unwrap();
         for (contact, kind, points, balance) in [
             (1, "earn", 49, 49),
