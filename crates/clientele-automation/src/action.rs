@@ -6,7 +6,7 @@ use clientele_loyalty::coupon::Template as CouponTemplate;
 use serde_json::{Value as Json, json};
 
 use crate::condition::Condition;
-use crate::rules::{RuleError, Templates, err, join, known_fields, object};
+use crate::document::{RuleError, Templates, err, join, known_fields, object};
 
 /// Why a message is sent: marketing is capped and needs consent; service is neither.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use clientele_ladder::{Metrics, Rung, Status};
 use serde_json::{Map, Value as Json, json};
 
-use crate::rules::{RuleError, err, known_fields, object};
+use crate::document::{RuleError, err, known_fields, object};
 
 /// What conditions read of one contact, as of now.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod condition;
+pub mod document;
 pub mod rules;
 pub mod template;
 pub mod trigger;

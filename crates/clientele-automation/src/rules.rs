@@ -10,6 +10,8 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::action::{Action, Op, actions_from_json, program};
 use crate::condition::Condition;
+pub use crate::document::{Localised, RuleError, Templates};
+use crate::document::{err, known_fields, object};
 use crate::trigger::Trigger;
 
 /// The playbooks every new workspace starts with.
@@ -34,21 +36,6 @@ pub struct Rule {
     /// The actions compiled: step `n` of a run is instruction `n`.
     pub program: Vec<Op>,
 }
-
-/// A template's text in one language: subject, plain text and HTML, each a minijinja
-/// template.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Localised {
-    /// Subject line.
-    pub subject: String,
-    /// Plain-text part.
-    pub text: String,
-    /// HTML part.
-    pub html: String,
-}
-
-/// Templates by name, then language.
-pub type Templates = BTreeMap<String, BTreeMap<String, Localised>>;
 
 /// Limits on marketing messages: quiet hours in the contact's time zone (messages wait
 /// until they end) and a frequency cap (messages wait until the window has room).
@@ -146,33 +133,6 @@ pub struct RuleSet {
     pub templates: Templates,
     /// Quiet hours and frequency cap for marketing messages.
     pub limits: Limits,
-}
-
-/// A rule set that does not pass the checks: where, and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: {reason}")]
-pub struct RuleError {
-    /// Path inside the document.
-    pub path: String,
-    /// What is wrong.
-    pub reason: String,
-}
-
-pub(crate) fn err(path: impl Into<String>, reason: impl Into<String>) -> RuleError {
-    RuleError {
-        path: path.into(),
-        reason: reason.into(),
-    }
-}
-
-pub(crate) fn join(path: &str, field: &str) -> String {
-    if field.is_empty() {
-        path.to_owned()
-    } else if path.is_empty() {
-        field.to_owned()
-    } else {
-        format!("{path}.{field}")
-    }
 }
 
 impl Default for RuleSet {
@@ -367,23 +327,4 @@ fn localised(v: &Json, path: &str) -> Result<Localised, RuleError> {
         text: part("text")?,
         html: part("html")?,
     })
-}
-
-pub(crate) fn object<'a>(v: &'a Json, path: &str) -> Result<&'a Map<String, Json>, RuleError> {
-    v.as_object()
-        .ok_or_else(|| err(path, "an object is expected"))
-}
-
-pub(crate) fn known_fields(
-    obj: &Map<String, Json>,
-    path: &str,
-    known: &[&str],
-) -> Result<(), RuleError> {
-    match obj.keys().find(|k| !known.contains(&k.as_str())) {
-        None => Ok(()),
-        Some(k) => Err(err(
-            join(path, k),
-            format!("unknown field (expected one of: {})", known.join(", ")),
-        )),
-    }
 }

@@ -5,7 +5,7 @@
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
-use crate::rules::Localised;
+use crate::document::Localised;
 
 /// A message ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]

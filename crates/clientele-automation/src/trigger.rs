@@ -4,7 +4,7 @@ use clientele_core::event::EventKind;
 use clientele_ladder::{Metric, Rung, Status};
 use serde_json::{Value as Json, json};
 
-use crate::rules::{RuleError, err, known_fields, object};
+use crate::document::{RuleError, err, known_fields, object};
 
 /// A date a contact has once a year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
