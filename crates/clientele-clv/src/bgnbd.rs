@@ -2,13 +2,13 @@
 //! way"): purchases follow a Poisson process with Gamma(r, α) heterogeneity; after each
 //! purchase a customer drops out with probability p ~ Beta(a, b).
 
-use rayon::prelude::*;
 use statrs::function::gamma::ln_gamma;
 
 use crate::bgnbd_likelihood::{Indexed, value_and_gradient};
 use crate::fit::{Fit, FitError, best_start, maximize_smooth};
+use crate::grouped::Grouped;
 use crate::special::{hyp2f1, log_add_exp};
-use crate::summary::{CustomerSummary, from_ordered_bits, ordered_bits};
+use crate::summary::CustomerSummary;
 
 /// BG/NBD parameters, named as in the paper.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,6 +27,11 @@ pub struct BgNbd {
 pub const NAMES: &[&str] = &["r", "alpha", "a", "b"];
 
 impl BgNbd {
+    /// The parameters as (r, α, a, b).
+    pub fn params(&self) -> [f64; 4] {
+        [self.r, self.alpha, self.a, self.b]
+    }
+
     /// Log-likelihood of one customer with `x` repeat purchases, recency `tx`, age `t`.
     pub fn log_likelihood(&self, x: f64, tx: f64, t: f64) -> f64 {
         let Self { r, alpha, a, b } = *self;
@@ -75,58 +80,14 @@ impl BgNbd {
     }
 }
 
-/// Customers with the same `(x, tx, T)` share one likelihood term.
-pub(crate) fn compress(
-    data: &[CustomerSummary],
-    key: impl Fn(&CustomerSummary) -> [f64; 3] + Sync,
-) -> Vec<([f64; 3], f64)> {
-    let mut keys: Vec<[u64; 3]> = data.par_iter().map(|c| key(c).map(ordered_bits)).collect();
-    keys.par_sort_unstable();
-    let mut out: Vec<([f64; 3], f64)> = Vec::new();
-    let mut last: Option<[u64; 3]> = None;
-    for bits in keys {
-        match out.last_mut() {
-            Some((_, n)) if last == Some(bits) => *n += 1.0,
-            _ => out.push((bits.map(from_ordered_bits), 1.0)),
-        }
-        last = Some(bits);
-    }
-    out
-}
-
-/// Groups of identical `(x, tx, T)` with the index of their `x` among the distinct
-/// frequencies: the Gamma-function terms depend on `x` alone, so a likelihood evaluation
-/// computes them once per distinct frequency (a few dozen) rather than once per customer.
-pub(crate) struct Grouped {
-    pub xs: Vec<f64>,
-    pub groups: Vec<(usize, f64, f64, f64)>,
-}
-
-impl Grouped {
-    pub(crate) fn new(
-        data: &[CustomerSummary],
-        key: impl Fn(&CustomerSummary) -> [f64; 3] + Sync,
-    ) -> Self {
-        let compressed = compress(data, key);
-        let mut xs: Vec<f64> = compressed.iter().map(|(k, _)| k[0]).collect();
-        xs.sort_by(f64::total_cmp);
-        xs.dedup();
-        let groups = compressed
-            .into_iter()
-            .map(|([x, u, v], n)| (xs.partition_point(|p| *p < x), u, v, n))
-            .collect();
-        Self { xs, groups }
-    }
-}
-
 /// Total log-likelihood of grouped data.
 pub(crate) fn total_log_likelihood(m: &BgNbd, d: &Indexed) -> f64 {
-    value_and_gradient(m, d, false).0
+    value_and_gradient(m.params(), d, false).0
 }
 
 /// Gradient of [`total_log_likelihood`] with respect to (r, α, a, b).
 pub(crate) fn total_gradient(m: &BgNbd, d: &Indexed) -> Vec<f64> {
-    value_and_gradient(m, d, true).1.to_vec()
+    value_and_gradient(m.params(), d, true).1.to_vec()
 }
 
 /// Above this many customers the start is chosen on a systematic sample of this size.

@@ -6,7 +6,7 @@
 use rayon::prelude::*;
 use statrs::function::gamma::{digamma, ln_gamma};
 
-use crate::bgnbd::{BgNbd, Grouped};
+use crate::grouped::Grouped;
 
 /// Groups below this count are summed on one core: splitting costs more than it saves.
 const PARALLEL_FROM: usize = 16_384;
@@ -82,8 +82,9 @@ impl std::ops::Add for Sums {
 }
 
 /// Total log-likelihood and, when `gradient`, its gradient with respect to (r, α, a, b).
-pub(crate) fn value_and_gradient(m: &BgNbd, d: &Indexed, gradient: bool) -> (f64, [f64; 4]) {
-    let BgNbd { r, alpha, a, b } = *m;
+/// `params` are (r, α, a, b).
+pub(crate) fn value_and_gradient(params: [f64; 4], d: &Indexed, gradient: bool) -> (f64, [f64; 4]) {
+    let [r, alpha, a, b] = params;
     let ln_t: Vec<f64> = d.ts.iter().map(|t| (alpha + t).ln()).collect();
     let ln_tx: Vec<f64> = d.txs.iter().map(|t| (alpha + t).ln()).collect();
     let (inv_t, inv_tx): (Vec<f64>, Vec<f64>) = if gradient {

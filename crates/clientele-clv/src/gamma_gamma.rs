@@ -4,8 +4,8 @@
 use rayon::prelude::*;
 use statrs::function::gamma::{digamma, ln_gamma};
 
-use crate::bgnbd::Grouped;
 use crate::fit::{Fit, FitError, maximize_smooth};
+use crate::grouped::Grouped;
 use crate::summary::CustomerSummary;
 
 /// Gamma-Gamma parameters, named as in the paper.

@@ -10,6 +10,7 @@ pub mod diagnostics;
 pub mod fit;
 pub mod fitted;
 pub mod gamma_gamma;
+mod grouped;
 pub mod mbgnbd;
 pub mod model;
 pub mod pareto;

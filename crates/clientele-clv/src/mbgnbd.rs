@@ -3,8 +3,8 @@
 
 use statrs::function::gamma::ln_gamma;
 
-use crate::bgnbd::Grouped;
 use crate::fit::{Fit, FitError, maximize};
+use crate::grouped::Grouped;
 use crate::special::{hyp2f1, log_add_exp};
 use crate::summary::CustomerSummary;
 

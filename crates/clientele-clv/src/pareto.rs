@@ -4,8 +4,8 @@
 
 use statrs::function::gamma::ln_gamma;
 
-use crate::bgnbd::compress;
 use crate::fit::{Fit, FitError, maximize};
+use crate::grouped::compress;
 use crate::special::{hyp2f1, log_add_exp};
 use crate::summary::CustomerSummary;
 
