@@ -10,7 +10,7 @@ use clientele_loyalty::coupon::{Discount, Refusal, Template, Terms, code_from_bi
 use clientele_loyalty::coupon::{display_code, normalise_code};
 use clientele_store::{CouponRow, CouponUseRow, NewEvent, Store, StoreResult, WriteTx};
 
-use super::LoyaltyError;
+use super::error::LoyaltyError;
 
 /// The most coupons one request may issue.
 pub const MAX_BATCH: usize = 1000;
@@ -73,7 +73,7 @@ pub async fn issue(
     }
     let mut tx = store.begin_write(ws).await?;
     if let Some(c) = spec.contact_id {
-        super::redeem::live(&mut *tx, c).await?;
+        super::error::live(&mut *tx, c).await?;
     }
     let rows = issue_in(&mut *tx, spec, count, "staff", source_ref, now).await?;
     tx.commit().await?;

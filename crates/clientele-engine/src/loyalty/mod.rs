@@ -6,15 +6,17 @@
 
 pub(crate) mod accounts;
 pub mod coupons;
+mod error;
 mod expire;
 mod ingest;
 mod redeem;
 pub mod referrals;
 mod rules;
 
+pub use error::LoyaltyError;
 pub use expire::{expire_due, expire_everyone_due};
 pub use ingest::on_events;
-pub use redeem::{Adjusted, LoyaltyError, Redeemed, add_reward, adjust, redeem};
+pub use redeem::{Adjusted, Redeemed, add_reward, adjust, redeem};
 pub use rules::{active_rules, current_rules, set_rules};
 
 use clientele_core::time::Micros;

@@ -6,41 +6,14 @@ use clientele_core::time::Micros;
 use clientele_core::{ContactId, FieldError, WorkspaceId};
 use clientele_ladder::Rung;
 use clientele_loyalty::coupon::Template;
-use clientele_loyalty::{Cause, EntryKind, Insufficient};
-use clientele_store::{RedemptionRow, RewardRow, Store, StoreError, StoreResult, WriteTx};
+use clientele_loyalty::{Cause, EntryKind};
+use clientele_store::{RedemptionRow, RewardRow, Store, StoreResult, WriteTx};
 
 use super::accounts::Books;
 use super::coupons::{CouponSpec, issue_in};
+use super::error::LoyaltyError;
+use super::error::live;
 use super::{active_rules, expiry_of};
-
-/// Why a loyalty operation was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum LoyaltyError {
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// No such live contact in the workspace.
-    #[error("no such contact")]
-    NotFound,
-    /// A field is wrong.
-    #[error("{0}")]
-    Invalid(FieldError),
-    /// The balance does not cover it.
-    #[error(transparent)]
-    Insufficient(#[from] Insufficient),
-    /// The reward's stock is gone.
-    #[error("the reward is out of stock")]
-    OutOfStock,
-    /// The reward cannot be redeemed now or by this contact.
-    #[error("{0}")]
-    Unavailable(String),
-    /// The idempotency key was used for a different redemption.
-    #[error("this idempotency key was already used for a different redemption")]
-    KeyReused,
-    /// A referral attribution was refused.
-    #[error(transparent)]
-    Referral(#[from] super::referrals::Refusal),
-}
 
 /// A redemption's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -271,16 +244,4 @@ pub async fn add_reward(
     let row = tx.insert_reward(reward).await?;
     tx.commit().await?;
     Ok(row)
-}
-
-pub(crate) async fn live(tx: &mut dyn WriteTx, contact: ContactId) -> Result<(), LoyaltyError> {
-    let live = tx.live_ids(&[contact]).await?;
-    if live
-        .iter()
-        .any(|(asked, now)| *asked == contact && *now == contact)
-    {
-        Ok(())
-    } else {
-        Err(LoyaltyError::NotFound)
-    }
 }

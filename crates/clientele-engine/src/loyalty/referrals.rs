@@ -19,41 +19,11 @@ use serde_json::json;
 
 use super::accounts::Books;
 use super::coupons::{CouponSpec, issue_in};
-use super::{LoyaltyError, active_rules, expiry_of};
+use super::error::LoyaltyError;
+pub use super::error::Refusal;
+use super::error::live;
+use super::{active_rules, expiry_of};
 use crate::contacts::ContactError;
-
-/// Why an attribution was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
-    /// The referee is the referrer, or shares their mailbox or phone.
-    #[error("self-referral: {0}")]
-    SelfReferral(&'static str),
-    /// The referrer was (directly or not) referred by the referee.
-    #[error("referral loop: the code's owner was referred by this contact")]
-    Loop,
-    /// The referee has paid before.
-    #[error("an existing customer cannot be referred")]
-    ExistingCustomer,
-    /// The referee was attributed already (the first code wins).
-    #[error("the contact was already referred")]
-    AlreadyReferred,
-    /// The programme is switched off.
-    #[error("the referral programme is switched off")]
-    Disabled,
-}
-
-impl Refusal {
-    /// A stable identifier for APIs.
-    pub fn slug(&self) -> &'static str {
-        match self {
-            Self::SelfReferral(_) => "self-referral",
-            Self::Loop => "referral-loop",
-            Self::ExistingCustomer => "existing-customer",
-            Self::AlreadyReferred => "already-referred",
-            Self::Disabled => "referrals-disabled",
-        }
-    }
-}
 
 /// The longest chain of referrers followed when looking for a loop.
 const MAX_CHAIN: usize = 1000;
@@ -66,7 +36,7 @@ pub async fn code_of(
     now: Micros,
 ) -> Result<(String, bool), LoyaltyError> {
     let mut tx = store.begin_write(ws).await?;
-    super::redeem::live(&mut *tx, contact).await?;
+    live(&mut *tx, contact).await?;
     let (code, issued) = code_in(&mut *tx, contact, now).await?;
     if issued {
         tx.commit().await?;
@@ -111,7 +81,7 @@ pub async fn attribute(
     now: Micros,
 ) -> Result<ReferralRow, LoyaltyError> {
     let mut tx = store.begin_write(ws).await?;
-    super::redeem::live(&mut *tx, referee).await?;
+    live(&mut *tx, referee).await?;
     let referrer = referrer_of_code(&mut *tx, typed_code)
         .await?
         .map_err(LoyaltyError::Invalid)?;
