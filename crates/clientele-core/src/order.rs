@@ -101,7 +101,8 @@ impl OrderState {
         }
     }
 
-    /// Whether the order is a purchase: paid, not cancelled, not refunded in full.
+    /// Whether the order is a purchase: paid, not cancelled, not refunded in full. The
+    /// stores ask the same in SQL with [`crate::counting_order_sql!`]; keep the two together.
     pub fn counts(&self) -> bool {
         self.paid_at.is_some()
             && self.cancelled_at.is_none()
@@ -117,6 +118,24 @@ impl OrderState {
             0
         }
     }
+}
+
+/// [`OrderState::counts`] as an SQL condition on an `orders` row named `o`, in SQL that
+/// SQLite and PostgreSQL both speak; [`crate::net_revenue_sql!`] is [`OrderState::net_revenue`]
+/// for the rows it admits. Macros, so the stores can `concat!` them into `&'static str`s.
+#[macro_export]
+macro_rules! counting_order_sql {
+    () => {
+        "o.paid_at IS NOT NULL AND o.cancelled_at IS NULL AND NOT o.fully_refunded AND NOT (o.total > 0 AND o.refunded >= o.total)"
+    };
+}
+
+/// The revenue of a counting order `o`, net of partial refunds (see [`counting_order_sql!`]).
+#[macro_export]
+macro_rules! net_revenue_sql {
+    () => {
+        "CASE WHEN o.refunded < o.total THEN o.total - o.refunded ELSE 0 END"
+    };
 }
 
 #[cfg(test)]

@@ -23,14 +23,15 @@ fn contact_clv(row: &sqlx::sqlite::SqliteRow) -> Result<ContactClv, sqlx::Error>
 #[async_trait]
 impl ClvStore for SqliteStore {
     async fn purchases(&self, ws: WorkspaceId) -> StoreResult<Vec<Purchase>> {
-        // The same test as `OrderState::counts`: paid, not cancelled, not refunded in full.
-        let rows = sqlx::query(
-            "SELECT o.contact_id, c.external_id, o.paid_at, o.total - MIN(o.refunded, o.total)
-             FROM orders o JOIN contacts c ON c.workspace_id = o.workspace_id AND c.id = o.contact_id
-             WHERE o.workspace_id = ? AND o.paid_at IS NOT NULL AND o.cancelled_at IS NULL
-               AND o.fully_refunded = 0 AND NOT (o.total > 0 AND o.refunded >= o.total)
-             ORDER BY o.contact_id, o.paid_at",
-        )
+        // The same test as `OrderState::counts`, from the core.
+        let rows = sqlx::query(concat!(
+            "SELECT o.contact_id, c.external_id, o.paid_at, ",
+            clientele_core::net_revenue_sql!(),
+            " FROM orders o JOIN contacts c ON c.workspace_id = o.workspace_id AND c.id = o.contact_id
+             WHERE o.workspace_id = $1 AND ",
+            clientele_core::counting_order_sql!(),
+            " ORDER BY o.contact_id, o.paid_at"
+        ))
         .bind(ws.0)
         .fetch_all(&self.pool)
         .await
