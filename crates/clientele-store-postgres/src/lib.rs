@@ -84,6 +84,16 @@ impl PgStore {
             .map_err(other)?;
         Ok(tx)
     }
+
+    /// A transaction that plans like [`PgStore::lock_workspace`]'s but takes no lock.
+    async fn unlocked(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+        let mut tx = self.pool.begin().await.map_err(other)?;
+        sqlx::query("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
+            .execute(&mut *tx)
+            .await
+            .map_err(other)?;
+        Ok(tx)
+    }
 }
 
 #[async_trait]
@@ -91,6 +101,15 @@ impl Writer for PgStore {
     async fn begin_write(&self, ws: WorkspaceId) -> StoreResult<Box<dyn WriteTx>> {
         Ok(Box::new(write_tx::PgWriteTx::new(
             self.lock_workspace(ws).await?,
+            ws,
+        )))
+    }
+
+    /// The claim's `FOR UPDATE SKIP LOCKED` is its own lock: the automation runner's pass
+    /// used to queue behind every ingest batch (the slow `pg_advisory_xact_lock` in the log).
+    async fn begin_claim(&self, ws: WorkspaceId) -> StoreResult<Box<dyn WriteTx>> {
+        Ok(Box::new(write_tx::PgWriteTx::new(
+            self.unlocked().await?,
             ws,
         )))
     }
@@ -157,6 +176,42 @@ mod tests {
         // The same (only) connection, after the transaction.
         let (mode,): (String,) = sqlx::query_as(show).fetch_one(&store.pool).await.unwrap();
         assert_eq!(mode, "auto");
+    }
+
+    /// A claim of due steps does not wait for the workspace's write lock: it proceeds
+    /// while a write transaction of the same workspace is open.
+    #[tokio::test]
+    async fn claims_do_not_queue_behind_a_workspace_writer() {
+        let admin_url = server_url();
+        let admin = one_connection(&admin_url).await;
+        let name = format!("clientele_claim_{}", std::process::id());
+        let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        let drop = || sqlx::query(sqlx::AssertSqlSafe(drop.clone()));
+        drop().execute(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let (base, _) = admin_url.rsplit_once('/').unwrap();
+        let store = PgStore::connect(&format!("{base}/{name}")).await.unwrap();
+        store.migrate().await.unwrap();
+        let ws = WorkspaceId(1);
+        let writer = store.begin_write(ws).await.unwrap();
+        let claim = async {
+            let mut tx = store.begin_claim(ws).await?;
+            let steps = tx.claim_due(10, 20, 100).await?;
+            tx.commit().await?;
+            StoreResult::Ok(steps)
+        };
+        // A claim that queued for the lock would wait for `writer`, which is held here.
+        let steps = tokio::time::timeout(Duration::from_secs(30), claim)
+            .await
+            .expect("the claim waited for the workspace's write lock")
+            .unwrap();
+        assert!(steps.is_empty());
+        writer.commit().await.unwrap();
+        store.close().await;
+        drop().execute(&admin).await.unwrap();
     }
 
     type EntryRow = (

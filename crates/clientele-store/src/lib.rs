@@ -101,6 +101,14 @@ pub trait ContactReader: Send + Sync {
 pub trait Writer: Send + Sync {
     /// Begin a write transaction holding the workspace's write lock.
     async fn begin_write(&self, ws: WorkspaceId) -> StoreResult<Box<dyn WriteTx>>;
+    /// Begin a transaction for claiming due outbox steps, whose statement locks the rows it
+    /// takes (and skips those another runner holds), so it needs no workspace write lock.
+    /// Where the back end has a lock per workspace, the claim does not queue behind a
+    /// running ingest batch; SQLite has one writer, so there it is [`Writer::begin_write`].
+    /// Only for claims: anything that reads, decides and writes needs `begin_write`.
+    async fn begin_claim(&self, ws: WorkspaceId) -> StoreResult<Box<dyn WriteTx>> {
+        self.begin_write(ws).await
+    }
 }
 
 /// Customer-lifetime-value input and results.

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::facts::{held_back, message_facts};
 use super::messages::{Recipient, record_message};
-use super::runner::{Outcome, Settings, settle_in};
+use super::settle::{Outcome, Settings, settle_in};
 use super::webhook;
 
 /// An SMS step: facts read in one transaction, the provider called with no lock held, the

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::facts::{Facts, held_back, message_facts};
 use super::mailer::{AfterData, Email, Handover, Mailer, StepRef};
 use super::messages::{Recipient, insert_message, record_message};
-use super::runner::{MAX_ATTEMPTS, Outcome, Settings, settle_in};
+use super::settle::{MAX_ATTEMPTS, Outcome, Settings, settle_in};
 use super::{survey, unsubscribe};
 
 /// An e-mail step with what it needs to be sent.

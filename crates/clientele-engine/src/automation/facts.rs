@@ -8,7 +8,7 @@ use clientele_core::time::Micros;
 use clientele_store::{Store, StoreResult, Workspace, WriteTx};
 use serde_json::Value;
 
-use super::runner::Outcome;
+use super::settle::Outcome;
 
 /// What a message to the contact needs from the store.
 pub(super) struct Facts {

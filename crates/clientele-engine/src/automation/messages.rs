@@ -5,7 +5,7 @@ use clientele_core::time::Micros;
 use clientele_store::{MessageRow, OutboxRow, StoreResult, WriteTx};
 
 use super::facts::Facts;
-use super::runner::{MAX_ATTEMPTS, Outcome};
+use super::settle::{MAX_ATTEMPTS, Outcome};
 
 /// Where a message went.
 #[derive(Debug, Clone, Copy)]

@@ -6,7 +6,7 @@
 //! try is retried with exponential backoff and parked as `failed` after [`MAX_ATTEMPTS`],
 //! its last error kept.
 
-use clientele_automation::{Action, Op, RuleSet, render_line, resolve};
+use clientele_automation::{Action, Op, RuleSet, render_line};
 use clientele_core::ContactId;
 use clientele_core::money::Currency;
 use clientele_core::time::{DAY, Micros, SECOND, format_instant};
@@ -20,14 +20,11 @@ use std::sync::Arc;
 use super::channel_steps::{call_webhook, send_sms};
 use super::email_steps::send_emails;
 use super::mailer::Mailer;
-use super::sms::SmsProvider;
+use super::rules_of_version;
+use super::settle::{Outcome, Settings, settle_in};
 use super::subject::conditions_hold;
 use super::triggers::may_start;
-use super::{rules_of_version, step_key};
 use crate::loyalty::coupons::{CouponSpec, issue_in};
-
-/// Tries before a step is parked as failed.
-pub const MAX_ATTEMPTS: i64 = 5;
 
 /// Steps handled per pass of [`run_forever`].
 const STEP_BATCH: i64 = 100;
@@ -35,40 +32,6 @@ const STEP_BATCH: i64 = 100;
 /// How long [`run_forever`] rests when nothing is due: the bound on the delay between an
 /// event and the first step it starts.
 pub const IDLE: std::time::Duration = std::time::Duration::from_millis(200);
-
-/// How the runner behaves; the server's flags set them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// How long a claimed step stays with its runner before another may take it: the wait
-    /// before a crashed server's steps are carried out again.
-    pub lease: Micros,
-    /// E-mails handed to the SMTP server at once (each on its own connection), and so the
-    /// size of the chunks recorded together: they wait mostly on the server's answers, so
-    /// overlapping them makes the throughput (BENCHMARKS.md). A hosted provider may allow
-    /// fewer connections.
-    pub send_concurrency: usize,
-    /// Where contacts reach this server (`https://crm.shop.vn`): marketing e-mail carries a
-    /// signed one-click unsubscribe link there (a footer and `List-Unsubscribe` headers).
-    /// Without it, none.
-    pub public_url: Option<Arc<str>>,
-    /// Let webhooks reach loopback, private and link-local addresses (a receiver on the
-    /// same host or network). Off: such targets are refused.
-    pub webhooks_allow_private: bool,
-    /// Where SMS goes; without it, SMS steps fail visibly and retry.
-    pub sms: Option<SmsProvider>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            lease: 60 * SECOND,
-            send_concurrency: 64,
-            public_url: None,
-            webhooks_allow_private: false,
-            sms: None,
-        }
-    }
-}
 
 /// Carry out due steps for ever: straight on while there is work, resting [`IDLE`] between
 /// empty passes.
@@ -108,7 +71,7 @@ pub async fn run_due_with(
     let mut handled = 0;
     for ws in store.workspaces().await? {
         super::calendar::sweep(store, &ws, now).await?;
-        let mut tx = store.begin_write(ws.id).await?;
+        let mut tx = store.begin_claim(ws.id).await?;
         let steps = tx.claim_due(now, now + settings.lease, limit).await?;
         tx.commit().await?;
         handled += steps.len();
@@ -197,23 +160,6 @@ async fn started(
     }
     tx.commit().await?;
     Ok(verdict.is_ok())
-}
-
-/// What a step came to.
-#[derive(Debug, Clone)]
-pub(super) enum Outcome {
-    /// Done; the next step carries `context`, after `wait`.
-    Done { context: Value, wait: Micros },
-    /// Done; the run goes on at instruction `to` of the rule's program (a branch).
-    Jump { context: Value, to: usize },
-    /// The run ends here without doing this step.
-    Stopped(String),
-    /// Nothing to do for this contact; the run goes on.
-    Skipped { context: Value, why: String },
-    /// Not now (quiet hours, a full frequency cap): the same step again at `until`.
-    Deferred { until: Micros, why: String },
-    /// The try failed; maybe again later.
-    Failed(String),
 }
 
 /// A step done in the database, in the transaction that settles it.
@@ -343,90 +289,6 @@ async fn run_step(
     };
     settle_in(&mut *tx, set, step, outcome, now).await?;
     tx.commit().await
-}
-
-/// Finish the step as the outcome says, and enqueue the next one.
-pub(super) async fn settle_in(
-    tx: &mut dyn WriteTx,
-    set: &RuleSet,
-    step: &OutboxRow,
-    outcome: Outcome,
-    now: Micros,
-) -> StoreResult<()> {
-    let (status, context, wait, error) = match outcome {
-        Outcome::Deferred { until, why } => {
-            // Never due again at once: the runner would spin on it.
-            return tx.defer_step(step.id, until.max(now + SECOND), &why).await;
-        }
-        Outcome::Done { context, wait } => ("done", context, wait, None),
-        Outcome::Jump { context, to } => {
-            tx.settle_step(step.id, "done", step.due_at, None, now)
-                .await?;
-            return enqueue_next(tx, set, step, to, context, 0, now).await;
-        }
-        Outcome::Stopped(why) => {
-            return tx
-                .settle_step(step.id, "skipped", step.due_at, Some(&why), now)
-                .await;
-        }
-        Outcome::Skipped { context, why } => ("skipped", context, 0, Some(why)),
-        Outcome::Failed(e) => {
-            if step.attempts >= MAX_ATTEMPTS {
-                tx.settle_step(step.id, "failed", step.due_at, Some(&e), now)
-                    .await?;
-            } else {
-                // 30 s, 2 min, 8 min, 32 min…
-                let backoff = 30 * SECOND * 4_i64.pow((step.attempts - 1).clamp(0, 8) as u32);
-                tx.settle_step(step.id, "pending", now + backoff, Some(&e), now)
-                    .await?;
-            }
-            tracing::warn!(key = %step.key, attempts = step.attempts, error = %e, "automation step failed");
-            return Ok(());
-        }
-    };
-    tx.settle_step(step.id, status, step.due_at, error.as_deref(), now)
-        .await?;
-    enqueue_next(tx, set, step, step.step as usize + 1, context, wait, now).await
-}
-
-/// Enqueue the run's instruction `at` (after jumps), if the run goes on.
-async fn enqueue_next(
-    tx: &mut dyn WriteTx,
-    set: &RuleSet,
-    step: &OutboxRow,
-    at: usize,
-    context: Value,
-    wait: Micros,
-    now: Micros,
-) -> StoreResult<()> {
-    let Some(next) = set
-        .rule(&step.rule)
-        .and_then(|r| resolve(&r.program, at))
-        .map(|n| n as i64)
-    else {
-        return Ok(());
-    };
-    let key = step_key(
-        &step.rule,
-        step.rule_version,
-        step.contact_id.0,
-        &step.occurrence,
-        next,
-    );
-    tx.enqueue(&[OutboxRow {
-        id: 0,
-        key,
-        step: next,
-        context: context.to_string(),
-        due_at: now + wait,
-        status: "pending".into(),
-        attempts: 0,
-        last_error: None,
-        created_at: now,
-        finished_at: None,
-        ..step.clone()
-    }])
-    .await
 }
 
 /// A one-line template (a task's title, a ticket's subject) rendered for the contact.
