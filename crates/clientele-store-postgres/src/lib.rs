@@ -161,6 +161,45 @@ mod tests {
             .unwrap()
     }
 
+    /// A database of its own on the test server, for tests that migrate or lock.
+    struct Scratch {
+        admin: PgPool,
+        name: String,
+        url: String,
+    }
+
+    impl Scratch {
+        async fn new(tag: &str) -> Self {
+            let admin_url = server_url();
+            let admin = one_connection(&admin_url).await;
+            let name = format!("clientele_{tag}_{}", std::process::id());
+            let scratch = Self {
+                url: format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0),
+                admin,
+                name,
+            };
+            scratch.drop_database().await;
+            let create = format!("CREATE DATABASE {}", scratch.name);
+            sqlx::query(sqlx::AssertSqlSafe(create))
+                .execute(&scratch.admin)
+                .await
+                .unwrap();
+            scratch
+        }
+
+        async fn drop_database(&self) {
+            let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            sqlx::query(sqlx::AssertSqlSafe(drop))
+                .execute(&self.admin)
+                .await
+                .unwrap();
+        }
+
+        async fn remove(self) {
+            self.drop_database().await;
+        }
+    }
+
     /// Write transactions plan each statement for its arguments; the setting ends with the
     /// transaction, so the pool's other users keep PostgreSQL's default.
     #[tokio::test]
@@ -182,18 +221,8 @@ mod tests {
     /// while a write transaction of the same workspace is open.
     #[tokio::test]
     async fn claims_do_not_queue_behind_a_workspace_writer() {
-        let admin_url = server_url();
-        let admin = one_connection(&admin_url).await;
-        let name = format!("clientele_claim_{}", std::process::id());
-        let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-        let drop = || sqlx::query(sqlx::AssertSqlSafe(drop.clone()));
-        drop().execute(&admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await
-            .unwrap();
-        let (base, _) = admin_url.rsplit_once('/').unwrap();
-        let store = PgStore::connect(&format!("{base}/{name}")).await.unwrap();
+        let scratch = Scratch::new("claim").await;
+        let store = PgStore::connect(&scratch.url).await.unwrap();
         store.migrate().await.unwrap();
         let ws = WorkspaceId(1);
         let writer = store.begin_write(ws).await.unwrap();
@@ -211,7 +240,7 @@ mod tests {
         assert!(steps.is_empty());
         writer.commit().await.unwrap();
         store.close().await;
-        drop().execute(&admin).await.unwrap();
+        scratch.remove().await;
     }
 
     type EntryRow = (
@@ -232,18 +261,8 @@ mod tests {
     /// upgraded through it keeps every entry, and new entries still take the next id.
     #[tokio::test]
     async fn upgrading_through_0013_keeps_the_ledger_entries() {
-        let admin_url = server_url();
-        let admin = one_connection(&admin_url).await;
-        let name = format!("clientele_0013_{}", std::process::id());
-        let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-        let drop = || sqlx::query(sqlx::AssertSqlSafe(drop.clone()));
-        drop().execute(&admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await
-            .unwrap();
-        let (base, _) = admin_url.rsplit_once('/').unwrap();
-        let pool = one_connection(&format!("{base}/{name}")).await;
+        let scratch = Scratch::new("0013").await;
+        let pool = one_connection(&scratch.url).await;
         MIGRATOR.run_to(12, &pool).await.unwrap();
         for (contact, kind, points, balance) in [
             (1, "earn", 49, 49),
@@ -285,6 +304,6 @@ mod tests {
         .unwrap();
         assert_eq!(id, before.last().unwrap().0 + 1);
         pool.close().await;
-        drop().execute(&admin).await.unwrap();
+        scratch.remove().await;
     }
 }
