@@ -8,11 +8,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use clientele_clv::csv_summary::summarize_csv;
 use clientele_clv::gamma_gamma::{self, GammaGamma};
 use clientele_clv::report::FitReport;
-use clientele_clv::{
-    CustomerSummary, Fit, FittedModel, Txn, Unit, fit_model, fit_report, predict, summarize,
-};
+use clientele_clv::{Fit, FittedModel, Unit, fit_model, fit_report, predict, summarize};
 
-use crate::clv_input::{self, Transactions, day_number};
+use crate::clv_input::{self, Prepared, Transactions, day_number};
 use crate::{clv_plot, db};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -158,16 +156,6 @@ impl ModelKind {
             Self::Mbgnbd => clientele_clv::ModelKind::Mbgnbd,
         }
     }
-}
-
-pub(crate) struct Prepared {
-    pub ids: Vec<String>,
-    pub txns: Vec<Txn>,
-    pub summaries: Vec<CustomerSummary>,
-    pub calibration_end: i32,
-    pub holdout_end: Option<i32>,
-    pub holdout_units: Option<f64>,
-    pub unit: Unit,
 }
 
 async fn read_input(input: &ClvInput, database: &str) -> anyhow::Result<Transactions> {

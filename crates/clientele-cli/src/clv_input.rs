@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use anyhow::bail;
-use clientele_clv::Txn;
+use clientele_clv::{CustomerSummary, Txn, Unit};
 
 /// Transactions and the customer ids their indexes stand for.
 pub struct Transactions {
@@ -102,4 +102,15 @@ pub fn read_csv(path: &str, bytes: &[u8]) -> anyhow::Result<Transactions> {
         });
     }
     Ok(Transactions { txns, ids: ids.1 })
+}
+
+/// Transactions ready to fit and chart: the customers' ids and summaries, the periods.
+pub(crate) struct Prepared {
+    pub ids: Vec<String>,
+    pub txns: Vec<Txn>,
+    pub summaries: Vec<CustomerSummary>,
+    pub calibration_end: i32,
+    pub holdout_end: Option<i32>,
+    pub holdout_units: Option<f64>,
+    pub unit: Unit,
 }

@@ -13,7 +13,7 @@ use clientele_clv::report::FREQUENCY_ROWS;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::clv::Prepared;
+use crate::clv_input::Prepared;
 
 const FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
 const SIZE: (u32, u32) = (900, 560);
