@@ -74,24 +74,24 @@ impl PgStore {
         &self,
         ws: WorkspaceId,
     ) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
-        let mut tx = self.pool.begin().await.map_err(other)?;
-        sqlx::query(
-            "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), pg_advisory_xact_lock($1)",
-        )
-            .bind(ws.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(other)?;
-        Ok(tx)
+        self.begin_planned(Some(ws)).await
     }
 
-    /// A transaction that plans like [`PgStore::lock_workspace`]'s but takes no lock.
-    async fn unlocked(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+    /// A transaction that plans each statement for its arguments and, given a workspace,
+    /// holds its write lock; both in one statement, so a write costs no extra round trip.
+    async fn begin_planned(
+        &self,
+        lock: Option<WorkspaceId>,
+    ) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
         let mut tx = self.pool.begin().await.map_err(other)?;
-        sqlx::query("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
-            .execute(&mut *tx)
-            .await
-            .map_err(other)?;
+        let query = match lock {
+            Some(ws) => sqlx::query(
+                "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), pg_advisory_xact_lock($1)",
+            )
+            .bind(ws.0),
+            None => sqlx::query("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"),
+        };
+        query.execute(&mut *tx).await.map_err(other)?;
         Ok(tx)
     }
 }
@@ -109,7 +109,7 @@ impl Writer for PgStore {
     /// used to queue behind every ingest batch (the slow `pg_advisory_xact_lock` in the log).
     async fn begin_claim(&self, ws: WorkspaceId) -> StoreResult<Box<dyn WriteTx>> {
         Ok(Box::new(write_tx::PgWriteTx::new(
-            self.unlocked().await?,
+            self.begin_planned(None).await?,
             ws,
         )))
     }
